@@ -1,0 +1,122 @@
+"""One gateway process: the WebSocket endpoint, the @connections API and the Lambda Invoke API,
+served plain (ws://, http://) and over TLS (wss://, https://) with the local CA.
+
+Several processes can run side by side (the open-file limit is per process); a management call
+for a connection held by another process is forwarded to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import ssl
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+from local_stack.apigateway.gateway import WebSocketGateway
+from local_stack.apigateway.ids import owner_of
+from local_stack.apigateway.models import websocket_apis
+from local_stack.apigateway.settings import GatewaySettings
+from local_stack.awslambda.invoke_api import InvokeApi
+from local_stack.awslambda.models import functions_from_template
+from local_stack.awslambda.pool import FunctionPool
+from local_stack.cloudformation.template import StackTemplate, TemplateError
+
+
+def build_app(gateway: WebSocketGateway, invoke_api: InvokeApi) -> web.Application:
+    settings = gateway.settings
+    stage = gateway.stage
+    client: dict[str, aiohttp.ClientSession] = {}
+
+    async def forward(request: web.Request, owner: int) -> web.Response:
+        if "session" not in client:
+            client["session"] = aiohttp.ClientSession()
+        url = f"http://{settings.host}:{settings.plain_ports[owner]}{request.rel_url}"
+        async with client["session"].request(request.method, url, data=await request.read()) as upstream:
+            return web.Response(status=upstream.status, body=await upstream.read(), headers=upstream.headers)
+
+    async def connections(request: web.Request) -> web.StreamResponse:
+        connection_id = request.match_info["connection_id"]
+        owner = owner_of(connection_id)
+        if owner is not None and owner != gateway.process_index and owner < len(settings.plain_ports):
+            return await forward(request, owner)
+        if request.method == "POST":
+            return await gateway.post_to_connection(connection_id, await request.read())
+        if request.method == "GET":
+            return gateway.get_connection(connection_id)
+        return await gateway.delete_connection(connection_id)
+
+    async def websocket(request: web.Request) -> web.StreamResponse:
+        if request.headers.get("Upgrade", "").lower() != "websocket":
+            return web.Response(status=426, text="Upgrade Required")
+        return await gateway.handshake(request)
+
+    async def health(_: web.Request) -> web.Response:
+        return web.json_response({"status": "ok", "connections": len(gateway.connections)})
+
+    async def on_cleanup(_: web.Application) -> None:
+        await gateway.shutdown()
+        if "session" in client:
+            await client["session"].close()
+
+    app = web.Application(client_max_size=1024 * 1024)
+    app.router.add_get(f"/{stage}", websocket)
+    app.router.add_get(f"/{stage}/", websocket)
+    app.router.add_route("*", f"/{stage}/@connections/{{connection_id}}", connections)
+    app.router.add_post("/2015-03-31/functions/{function}/invocations", invoke_api.invoke)
+    app.router.add_get("/__local/health", health)
+    app.on_cleanup.append(on_cleanup)
+    return app
+
+
+async def serve(settings: GatewaySettings, index: int) -> None:
+    template = StackTemplate.load(settings.assembly_dir, settings.stack_name, settings.region)
+    apis = websocket_apis(template)
+    if not apis:
+        raise TemplateError("the template has no WebSocket API")
+    api = apis[0]
+    stage = next(iter(api.stages), "prod")
+    pools = {
+        name: FunctionPool(spec, settings.function_env, settings.log_dir, settings.lambda_concurrency)
+        for name, spec in functions_from_template(template).items()
+    }
+    gateway = WebSocketGateway(api, stage, pools, settings, index)
+    app = build_app(gateway, InvokeApi(pools))
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2)
+    await runner.setup()
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(settings.cert_file, settings.key_file)
+    await web.TCPSite(runner, settings.host, settings.plain_ports[index], backlog=4096).start()
+    await web.TCPSite(runner, settings.host, settings.tls_ports[index], ssl_context=tls, backlog=4096).start()
+    quotas = asyncio.ensure_future(gateway.enforce_quotas())
+    if settings.warm_functions:
+        await asyncio.gather(*(pool.warm() for pool in pools.values()), return_exceptions=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    logging.getLogger("local_stack.apigateway").info(
+        "gateway %d serving api %s stage %s on %d/%d", index, api.api_id, stage, settings.plain_ports[index], settings.tls_ports[index]
+    )
+    await stop.wait()
+    quotas.cancel()
+    await runner.cleanup()
+    for pool in pools.values():
+        pool.shutdown()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Local API Gateway (WebSocket) process")
+    parser.add_argument("--runtime-file", type=Path, required=True)
+    parser.add_argument("--index", type=int, default=0)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    asyncio.run(serve(GatewaySettings.from_file(args.runtime_file), args.index))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""Settings of one gateway process, written by the supervisor to `.local/runtime.json`.
+
+Durations default to AWS's quotas; tests shorten them through the local stack's settings,
+never through the handler code.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    stack_name: str
+    region: str
+    assembly_dir: Path
+    log_dir: Path
+    host: str
+    plain_ports: tuple[int, ...]
+    tls_ports: tuple[int, ...]
+    cert_file: Path
+    key_file: Path
+    function_env: dict[str, str] = field(default_factory=dict)
+    lambda_concurrency: int = 8
+    warm_functions: bool = True
+    idle_timeout_seconds: float = 600.0
+    max_connection_seconds: float = 7200.0
+    integration_timeout_seconds: float = 29.0
+    max_frame_bytes: int = 32 * 1024
+    max_message_bytes: int = 128 * 1024
+    max_post_bytes: int = 128 * 1024
+    new_connections_per_second: int = 500
+
+    @classmethod
+    def from_file(cls, path: Path) -> GatewaySettings:
+        raw: dict[str, Any] = json.loads(path.read_text())["gateway"]
+        return cls(
+            stack_name=raw["stackName"],
+            region=raw["region"],
+            assembly_dir=Path(raw["assemblyDir"]),
+            log_dir=Path(raw["logDir"]),
+            host=raw["host"],
+            plain_ports=tuple(raw["plainPorts"]),
+            tls_ports=tuple(raw["tlsPorts"]),
+            cert_file=Path(raw["certFile"]),
+            key_file=Path(raw["keyFile"]),
+            function_env=dict(raw["functionEnv"]),
+            lambda_concurrency=int(raw.get("lambdaConcurrency", 8)),
+            warm_functions=bool(raw.get("warmFunctions", True)),
+            idle_timeout_seconds=float(raw.get("idleTimeoutSeconds", 600)),
+            max_connection_seconds=float(raw.get("maxConnectionSeconds", 7200)),
+            integration_timeout_seconds=float(raw.get("integrationTimeoutSeconds", 29)),
+            new_connections_per_second=int(raw.get("newConnectionsPerSecond", 500)),
+        )

@@ -1,0 +1,66 @@
+"""Functions as the template defines them: handler, code, environment, memory, timeout."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from local_stack.cloudformation.template import StackTemplate, TemplateError
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    logical_id: str
+    name: str
+    arn: str
+    handler: str
+    runtime: str
+    code_path: Path
+    memory_mb: int
+    timeout_seconds: int
+    environment: Mapping[str, str] = field(default_factory=dict)
+    reserved_concurrency: int | None = None
+
+
+def _asset_path(template: StackTemplate, logical_id: str) -> Path:
+    metadata = template.resources[logical_id].metadata
+    asset = metadata.get("aws:asset:path")
+    if not asset:
+        raise TemplateError(
+            f"{logical_id} has no aws:asset:path metadata; synthesize with the CDK CLI "
+            "(cdk.json enables aws:cdk:enable-asset-metadata)"
+        )
+    return (template.assembly_dir / asset).resolve()
+
+
+def functions_from_template(template: StackTemplate) -> dict[str, FunctionSpec]:
+    """Every AWS::Lambda::Function, keyed by its physical name."""
+    specs: dict[str, FunctionSpec] = {}
+    for resource in template.of_type("AWS::Lambda::Function"):
+        props = resource.properties
+        name = template.physical_id(resource.logical_id)
+        variables = template.resolve(props.get("Environment", {}).get("Variables", {}))
+        reserved = props.get("ReservedConcurrentExecutions")
+        specs[name] = FunctionSpec(
+            logical_id=resource.logical_id,
+            name=name,
+            arn=template.attribute(resource.logical_id, "Arn"),
+            handler=props["Handler"],
+            runtime=props.get("Runtime", "python3.11"),
+            code_path=_asset_path(template, resource.logical_id),
+            memory_mb=int(props.get("MemorySize", 128)),
+            timeout_seconds=int(props.get("Timeout", 3)),
+            environment={k: str(v) for k, v in variables.items() if v is not None},
+            reserved_concurrency=int(reserved) if reserved is not None else None,
+        )
+    return specs
+
+
+def function_for_integration_uri(template: StackTemplate, uri: object) -> str:
+    """The function name an AWS_PROXY integration URI points at (…/functions/<arn>/invocations)."""
+    resolved = str(template.resolve(uri))
+    marker = ":function:"
+    if marker not in resolved:
+        raise TemplateError(f"integration URI {resolved!r} does not name a Lambda function")
+    return resolved.split(marker, 1)[1].split("/", 1)[0]

@@ -1,0 +1,189 @@
+"""`python -m local_stack up|down|status|token`: what `make local-up`, `make local-down` and
+`make token` run. Also the programmatic API the end-to-end tests use to start their own stack."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from local_stack.cognito.models import DEV_PASSWORD, DEV_USER
+from local_stack.processes import ROOT
+from local_stack.supervisor import LocalStackOptions
+
+START_TIMEOUT_SECONDS = 180
+
+
+class LocalStackError(RuntimeError):
+    pass
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        result: dict[str, Any] = json.loads(path.read_text())
+        return result
+    except (OSError, ValueError):
+        return None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def running_stack(state_dir: Path) -> dict[str, Any] | None:
+    """The endpoints of the stack running from this state directory, if it is running and ready."""
+    state = _read_json(state_dir / "state.json")
+    if not state or state.get("status") != "ready" or not _pid_alive(int(state["pid"])):
+        return None
+    return _read_json(state_dir / "stack.json")
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def start(options: LocalStackOptions, timeout: float = START_TIMEOUT_SECONDS) -> dict[str, Any]:
+    """Start a stack in the background and wait until it is ready; a no-op if one already runs."""
+    state_dir = Path(options.state_dir)
+    existing = running_stack(state_dir)
+    if existing is not None:
+        return existing
+    options.save()
+    (state_dir / "state.json").unlink(missing_ok=True)
+    (state_dir / "logs").mkdir(parents=True, exist_ok=True)
+    with (state_dir / "logs" / "supervisor.log").open("ab") as logfile:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "local_stack.supervisor", "--state-dir", str(state_dir)],
+            stdout=logfile,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=ROOT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = _read_json(state_dir / "state.json") or {}
+        if state.get("status") == "ready":
+            return dict(state["stack"])
+        if state.get("status") == "failed" or process.poll() is not None:
+            reason = state.get("reason", f"supervisor exited with code {process.poll()}")
+            log = Path(state.get("log", state_dir / "logs" / "supervisor.log"))
+            raise LocalStackError(f"local stack failed to start: {reason}\n--- {log} ---\n{_tail(log)}")
+        time.sleep(0.2)
+    stop(state_dir)
+    raise LocalStackError(f"local stack not ready after {timeout:.0f}s; logs in {state_dir / 'logs'}")
+
+
+def stop(state_dir: Path, timeout: float = 20) -> bool:
+    """Stop exactly the supervisor this state directory started (it stops its own children)."""
+    state = _read_json(state_dir / "state.json")
+    if not state or not _pid_alive(int(state.get("pid", 0))):
+        return False
+    pid = int(state["pid"])
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _pid_alive(pid):
+        time.sleep(0.1)
+    if _pid_alive(pid):
+        os.killpg(pid, signal.SIGKILL)
+    return True
+
+
+def speaker_token(stack: dict[str, Any], username: str = DEV_USER, password: str = DEV_PASSWORD) -> str:
+    """An ID token from the local pool, creating the user on first use (as the guide's smoke test does)."""
+    import boto3
+
+    cognito = stack["cognito"]
+    client = boto3.client(
+        "cognito-idp",
+        endpoint_url=cognito["endpoint"],
+        region_name=cognito["region"],
+        aws_access_key_id="local",
+        aws_secret_access_key="local",  # noqa: S106 - local only
+    )
+    try:
+        client.admin_get_user(UserPoolId=cognito["userPoolId"], Username=username)
+    except client.exceptions.UserNotFoundException:
+        client.admin_create_user(UserPoolId=cognito["userPoolId"], Username=username, MessageAction="SUPPRESS")
+        client.admin_set_user_password(
+            UserPoolId=cognito["userPoolId"], Username=username, Password=password, Permanent=True
+        )
+    result = client.initiate_auth(
+        ClientId=cognito["clientId"],
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": username, "PASSWORD": password},
+    )
+    return str(result["AuthenticationResult"]["IdToken"])
+
+
+def _print_endpoints(stack: dict[str, Any], already: bool) -> None:
+    print("Local stack is " + ("already running" if already else "up") + f" (env {stack['env']}, stage {stack['stage']})")
+    print(f"  WebSocket        {stack['websocketUrl']}   (TLS: {stack['websocketTlsUrl']})")
+    print(f"  @connections     {stack['managementApiUrl']}   (TLS: {stack['managementApiTlsUrl']})")
+    print(f"  DynamoDB         {stack['dynamodbEndpoint']}")
+    print(f"  Cognito          {stack['cognito']['endpoint']}  pool {stack['cognito']['userPoolId']}"
+          f"  client {stack['cognito']['clientId']}")
+    print(f"  CA bundle        {stack['caBundle']}")
+    print(f"  Logs             {stack['logDir']}")
+    print("Endpoints written to .local/stack.json. Token: make -s token [USER=alice]")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="local_stack")
+    parser.add_argument("--state-dir", type=Path, default=ROOT / ".local")
+    commands = parser.add_subparsers(dest="command", required=True)
+    up = commands.add_parser("up")
+    up.add_argument("--gateway-processes", type=int, default=int(os.environ.get("GATEWAY_PROCESSES", "1")))
+    up.add_argument("--gateway-port", type=int, default=int(os.environ.get("GATEWAY_PORT", "0")))
+    commands.add_parser("down")
+    commands.add_parser("status")
+    token = commands.add_parser("token")
+    token.add_argument("--user", default=DEV_USER)
+    args = parser.parse_args()
+    state_dir: Path = args.state_dir
+
+    if args.command == "up":
+        already = running_stack(state_dir)
+        options = LocalStackOptions(
+            state_dir=str(state_dir), gateway_processes=args.gateway_processes, gateway_port=args.gateway_port
+        )
+        try:
+            stack = start(options)
+        except LocalStackError as exc:
+            print(str(exc), file=sys.stderr)
+            sys.exit(1)
+        _print_endpoints(stack, already is not None)
+    elif args.command == "down":
+        print("Local stack stopped." if stop(state_dir) else "Local stack was not running.")
+    elif args.command == "status":
+        stack = running_stack(state_dir)
+        if stack is None:
+            state = _read_json(state_dir / "state.json") or {}
+            print(f"not running ({state.get('status', 'never started')}{': ' + state['reason'] if 'reason' in state else ''})")
+            sys.exit(1)
+        print(json.dumps(stack, indent=2))
+    elif args.command == "token":
+        stack = running_stack(state_dir)
+        if stack is None:
+            print("The local stack is not running: make local-up", file=sys.stderr)
+            sys.exit(1)
+        print(speaker_token(stack, args.user))
+
+
+if __name__ == "__main__":
+    main()

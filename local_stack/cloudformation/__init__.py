@@ -1,0 +1,1 @@
+"""Reading the synthesized CloudFormation template: resources, physical names, intrinsics."""

@@ -1,0 +1,1 @@
+"""A Cognito-compatible user pool: moto's cognito-idp server, seeded with the local pool and client."""
