@@ -132,12 +132,16 @@ def speaker_token(stack: dict[str, Any], username: str = DEV_USER, password: str
 
 
 def _print_endpoints(stack: dict[str, Any], already: bool) -> None:
-    print("Local stack is " + ("already running" if already else "up") + f" (env {stack['env']}, stage {stack['stage']})")
+    print(
+        "Local stack is " + ("already running" if already else "up") + f" (env {stack['env']}, stage {stack['stage']})"
+    )
     print(f"  WebSocket        {stack['websocketUrl']}   (TLS: {stack['websocketTlsUrl']})")
     print(f"  @connections     {stack['managementApiUrl']}   (TLS: {stack['managementApiTlsUrl']})")
     print(f"  DynamoDB         {stack['dynamodbEndpoint']}")
-    print(f"  Cognito          {stack['cognito']['endpoint']}  pool {stack['cognito']['userPoolId']}"
-          f"  client {stack['cognito']['clientId']}")
+    print(
+        f"  Cognito          {stack['cognito']['endpoint']}  pool {stack['cognito']['userPoolId']}"
+        f"  client {stack['cognito']['clientId']}"
+    )
     print(f"  CA bundle        {stack['caBundle']}")
     print(f"  Logs             {stack['logDir']}")
     print("Endpoints written to .local/stack.json. Token: make -s token [USER=alice]")
@@ -171,18 +175,19 @@ def main() -> None:
     elif args.command == "down":
         print("Local stack stopped." if stop(state_dir) else "Local stack was not running.")
     elif args.command == "status":
-        stack = running_stack(state_dir)
-        if stack is None:
+        running = running_stack(state_dir)
+        if running is None:
             state = _read_json(state_dir / "state.json") or {}
-            print(f"not running ({state.get('status', 'never started')}{': ' + state['reason'] if 'reason' in state else ''})")
+            reason = f": {state['reason']}" if "reason" in state else ""
+            print(f"not running ({state.get('status', 'never started')}{reason})")
             sys.exit(1)
-        print(json.dumps(stack, indent=2))
+        print(json.dumps(running, indent=2))
     elif args.command == "token":
-        stack = running_stack(state_dir)
-        if stack is None:
+        running = running_stack(state_dir)
+        if running is None:
             print("The local stack is not running: make local-up", file=sys.stderr)
             sys.exit(1)
-        print(speaker_token(stack, args.user))
+        print(speaker_token(running, args.user))
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from local_stack.tls import ensure_certificates
 
 log = logging.getLogger("local_stack.supervisor")
 
-LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}  # noqa: S105 - local only
+LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 
 
 @dataclass
@@ -109,27 +109,48 @@ class Supervisor:
         pool_id, client_id = config["cognitoUserPoolId"], config["cognitoClientId"]
         self._spawn(
             "cognito",
-            [sys.executable, "-m", "local_stack.cognito.server", "--port", str(cognito_port), "--region", region,
-             "--user-pool-id", pool_id, "--client-id", client_id],
+            [
+                sys.executable,
+                "-m",
+                "local_stack.cognito.server",
+                "--port",
+                str(cognito_port),
+                "--region",
+                region,
+                "--user-pool-id",
+                pool_id,
+                "--client-id",
+                client_id,
+            ],
         )
-        self._require(wait_until(lambda: self._alive() and port_open(dynamodb_port, host), 60), "DynamoDB Local", "dynamodb")
+        self._require(
+            wait_until(lambda: self._alive() and port_open(dynamodb_port, host), 60),
+            "DynamoDB Local",
+            "dynamodb",
+        )
         self._require(wait_until(lambda: self._alive() and port_open(cognito_port, host), 30), "Cognito", "cognito")
 
         import boto3
 
         dynamodb = boto3.client(
-            "dynamodb", endpoint_url=f"http://{host}:{dynamodb_port}", region_name=region,
-            aws_access_key_id="local", aws_secret_access_key="local",  # noqa: S106 - local only
+            "dynamodb",
+            endpoint_url=f"http://{host}:{dynamodb_port}",
+            region_name=region,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",  # noqa: S106 - local only
         )
         tables = provisioning.provision(dynamodb, template)
 
-        plain_ports = [_port(opts.gateway_port + i if opts.gateway_port else 0, host) for i in range(opts.gateway_processes)]
+        proxy_port = free_port(host)
+        plain_ports = [
+            _port(opts.gateway_port + i if opts.gateway_port else 0, host) for i in range(opts.gateway_processes)
+        ]
         tls_ports = [free_port(host) for _ in range(opts.gateway_processes)]
         function_env = {
             "AWS_REGION": region,
             "AWS_DEFAULT_REGION": region,
             **LOCAL_CREDENTIALS,
-            "AWS_ENDPOINT_URL_DYNAMODB": f"http://{host}:{dynamodb_port}",
+            "AWS_ENDPOINT_URL_DYNAMODB": f"http://{host}:{proxy_port}",
             "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER": f"http://{host}:{cognito_port}",
             "AWS_ENDPOINT_URL_LAMBDA": f"http://{host}:{plain_ports[0]}",
             "AWS_CA_BUNDLE": str(tls.ca_cert),
@@ -149,18 +170,42 @@ class Supervisor:
                 "lambdaConcurrency": opts.lambda_concurrency,
                 "warmFunctions": opts.warm_functions,
                 **opts.gateway_overrides,
-            }
+            },
+            "dynamodbProxy": {"port": proxy_port, "upstream": f"http://{host}:{dynamodb_port}"},
         }
         runtime_file = self.state_dir / "runtime.json"
         runtime_file.write_text(json.dumps(runtime, indent=2))
+        self._spawn(
+            "dynamodb-iam-proxy",
+            [sys.executable, "-m", "local_stack.dynamodb.proxy_server", "--runtime-file", str(runtime_file)],
+        )
+        self._require(
+            wait_until(lambda: self._alive() and port_open(proxy_port, host), 30),
+            "IAM proxy",
+            "dynamodb-iam-proxy",
+        )
         for index in range(opts.gateway_processes):
             self._spawn(
                 f"gateway-{index}",
-                [sys.executable, "-m", "local_stack.apigateway.server", "--runtime-file", str(runtime_file), "--index", str(index)],
+                [
+                    sys.executable,
+                    "-m",
+                    "local_stack.apigateway.server",
+                    "--runtime-file",
+                    str(runtime_file),
+                    "--index",
+                    str(index),
+                ],
             )
         for index, port in enumerate(plain_ports):
+
+            def gateway_ready(port: int = port) -> bool:
+                return self._alive() and _healthy(host, port)
+
             self._require(
-                wait_until(lambda p=port: self._alive() and _healthy(host, p), 90), f"gateway {index}", f"gateway-{index}"
+                wait_until(gateway_ready, 90),
+                f"gateway {index}",
+                f"gateway-{index}",
             )
 
         stage = "prod"
@@ -170,7 +215,8 @@ class Supervisor:
             "stage": stage,
             "websocketUrl": f"ws://{gateway}/{stage}",
             "managementApiUrl": f"http://{gateway}/{stage}",
-            "dynamodbEndpoint": f"http://{host}:{dynamodb_port}",
+            "dynamodbEndpoint": f"http://{host}:{proxy_port}",
+            "dynamodbLocalEndpoint": f"http://{host}:{dynamodb_port}",
             "cognito": {
                 "endpoint": f"http://{host}:{cognito_port}",
                 "region": region,
@@ -205,8 +251,11 @@ class Supervisor:
             time.sleep(0.5)
             for name, process in self.children.items():
                 if process.poll() is not None and not self.stopping:
-                    self._write_state("failed", reason=f"{name} exited with code {process.returncode}",
-                                      log=str(self.log_dir / f"{name}.log"))
+                    self._write_state(
+                        "failed",
+                        reason=f"{name} exited with code {process.returncode}",
+                        log=str(self.log_dir / f"{name}.log"),
+                    )
                     self.stop()
                     return
 
@@ -226,7 +275,7 @@ class Supervisor:
 
 def _healthy(host: str, port: int) -> bool:
     try:
-        with urllib.request.urlopen(f"http://{host}:{port}/__local/health", timeout=1) as response:  # noqa: S310
+        with urllib.request.urlopen(f"http://{host}:{port}/__local/health", timeout=1) as response:
             return bool(response.status == 200)
     except OSError:
         return False

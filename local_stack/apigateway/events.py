@@ -69,7 +69,9 @@ def authorizer_event(connection: Connection, method_arn: str, **context_args: An
     return event
 
 
-def message_event(connection: Connection, route_key: str, body: str, is_base64: bool, **context_args: Any) -> dict[str, Any]:
+def message_event(
+    connection: Connection, route_key: str, body: str, is_base64: bool, **context_args: Any
+) -> dict[str, Any]:
     context = request_context(connection, route_key=route_key, event_type="MESSAGE", **context_args)
     context["messageId"] = new_message_id()
     return {"requestContext": context, "body": body, "isBase64Encoded": is_base64}

@@ -22,6 +22,7 @@ from local_stack.apigateway.connections import Connection, ConnectionState
 from local_stack.apigateway.ids import new_connection_id, new_request_id
 from local_stack.apigateway.models import Route, WebSocketApi
 from local_stack.apigateway.settings import GatewaySettings
+from local_stack.awslambda.permissions import InvokePermission, apigateway_may_invoke
 from local_stack.awslambda.pool import FunctionPool, InvocationResult
 
 log = logging.getLogger("local_stack.apigateway")
@@ -73,8 +74,10 @@ class WebSocketGateway:
         pools: dict[str, FunctionPool],
         settings: GatewaySettings,
         process_index: int,
+        permissions: list[InvokePermission] | None = None,
     ) -> None:
         self.api = api
+        self.permissions = permissions
         self.stage = stage
         self.pools = pools
         self.settings = settings
@@ -92,13 +95,22 @@ class WebSocketGateway:
     def method_arn(self, route_key: str) -> str:
         return f"arn:aws:execute-api:{self.settings.region}:000000000000:{self.api.api_id}/{self.stage}/{route_key}"
 
+    def authorizer_arn(self, authorizer_id: str) -> str:
+        return f"arn:aws:execute-api:{self.settings.region}:000000000000:{self.api.api_id}/authorizers/{authorizer_id}"
+
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.ensure_future(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _invoke(self, function_name: str, event: dict[str, Any]) -> InvocationResult:
+    async def _invoke(self, function_name: str, event: dict[str, Any], source_arn: str) -> InvocationResult:
         pool = self.pools.get(function_name)
+        if self.permissions is not None and not apigateway_may_invoke(self.permissions, function_name, source_arn):
+            log.warning("API Gateway has no permission to invoke %s for %s", function_name, source_arn)
+            return InvocationResult(
+                error_type="AccessDeniedException",
+                error_message="Execution failed due to configuration error: Invalid permissions on Lambda function",
+            )
         if pool is None:
             return InvocationResult(error_type="ResourceNotFoundException", error_message=function_name)
         try:
@@ -149,6 +161,7 @@ class WebSocketGateway:
             result = await self._invoke(
                 authorizer.function_name,
                 events.authorizer_event(connection, self.method_arn("$connect"), **self._context_args()),
+                self.authorizer_arn(authorizer.authorizer_id),
             )
             if result.failed:
                 status = 401 if result.error_message == "Unauthorized" else 500
@@ -160,7 +173,11 @@ class WebSocketGateway:
             connection.authorizer = decision.context
         if route is None or route.function_name is None:
             return None
-        result = await self._invoke(route.function_name, events.connect_event(connection, **self._context_args()))
+        result = await self._invoke(
+            route.function_name,
+            events.connect_event(connection, **self._context_args()),
+            self.method_arn("$connect"),
+        )
         if result.failed:
             log.warning("$connect integration failed: %s", result.error_type)
             return web.Response(status=500, text="Internal server error")
@@ -168,7 +185,9 @@ class WebSocketGateway:
         status = int(payload.get("statusCode", 200))
         if status >= 300:
             body = payload.get("body")
-            return web.Response(status=status, text=body if isinstance(body, str) else "", content_type="application/json")
+            return web.Response(
+                status=status, text=body if isinstance(body, str) else "", content_type="application/json"
+            )
         return None
 
     # Open connection -----------------------------------------------------------------------
@@ -219,15 +238,26 @@ class WebSocketGateway:
         request_id = new_request_id()
         if route is None or route.function_name is None:
             await self._send_frame(
-                connection, {"message": _NO_ROUTE_MESSAGE, "connectionId": connection.connection_id, "requestId": request_id}
+                connection,
+                {
+                    "message": _NO_ROUTE_MESSAGE,
+                    "connectionId": connection.connection_id,
+                    "requestId": request_id,
+                },
             )
             return
-        event = events.message_event(connection, route.key, body, is_base64, request_id=request_id, **self._context_args())
-        result = await self._invoke(route.function_name, event)
+        event = events.message_event(
+            connection, route.key, body, is_base64, request_id=request_id, **self._context_args()
+        )
+        result = await self._invoke(route.function_name, event, self.method_arn(route.key))
         if result.failed:
             await self._send_frame(
                 connection,
-                {"message": "Internal server error", "connectionId": connection.connection_id, "requestId": request_id},
+                {
+                    "message": "Internal server error",
+                    "connectionId": connection.connection_id,
+                    "requestId": request_id,
+                },
             )
             return
         if route.returns_response and isinstance(result.payload, dict) and isinstance(result.payload.get("body"), str):
@@ -255,7 +285,11 @@ class WebSocketGateway:
         if route is None or route.function_name is None:
             return
         # Best effort, as in AWS: the result is not reported anywhere but the logs.
-        result = await self._invoke(route.function_name, events.disconnect_event(connection, **self._context_args()))
+        result = await self._invoke(
+            route.function_name,
+            events.disconnect_event(connection, **self._context_args()),
+            self.method_arn("$disconnect"),
+        )
         if result.failed:
             log.warning("$disconnect integration failed: %s", result.error_type)
 
@@ -268,16 +302,19 @@ class WebSocketGateway:
     # Quotas ------------------------------------------------------------------------------
     async def enforce_quotas(self) -> None:
         """Idle timeout and the hard connection duration, both closing with 1001 and firing $disconnect."""
-        interval = max(0.05, min(1.0, self.settings.idle_timeout_seconds / 10, self.settings.max_connection_seconds / 10))
+        interval = max(
+            0.05, min(1.0, self.settings.idle_timeout_seconds / 10, self.settings.max_connection_seconds / 10)
+        )
         while True:
             await asyncio.sleep(interval)
             now = _now_ms()
             for connection in list(self.connections.values()):
                 if not connection.is_open:
                     continue
-                if now - connection.connected_at_ms >= self.settings.max_connection_seconds * 1000:
-                    self._spawn(self.close(connection, 1001, "Going away"))
-                elif now - connection.last_active_at_ms >= self.settings.idle_timeout_seconds * 1000:
+                if (
+                    now - connection.connected_at_ms >= self.settings.max_connection_seconds * 1000
+                    or now - connection.last_active_at_ms >= self.settings.idle_timeout_seconds * 1000
+                ):
                     self._spawn(self.close(connection, 1001, "Going away"))
 
     # @connections --------------------------------------------------------------------------

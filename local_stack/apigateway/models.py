@@ -10,6 +10,7 @@ from local_stack.cloudformation.template import Resource, StackTemplate, Templat
 
 @dataclass(frozen=True)
 class Authorizer:
+    authorizer_id: str
     name: str
     function_name: str
     identity_sources: tuple[str, ...]
@@ -46,11 +47,13 @@ class WebSocketApi:
 
 
 def _refers_to(template: StackTemplate, value: object, logical_id: str) -> bool:
-    return template.resolve(value) == template.physical_id(logical_id)
+    return bool(template.resolve(value) == template.physical_id(logical_id))
 
 
 def _children(template: StackTemplate, resource_type: str, api_logical_id: str) -> list[Resource]:
-    return [r for r in template.of_type(resource_type) if _refers_to(template, r.properties.get("ApiId"), api_logical_id)]
+    return [
+        r for r in template.of_type(resource_type) if _refers_to(template, r.properties.get("ApiId"), api_logical_id)
+    ]
 
 
 def websocket_apis(template: StackTemplate) -> list[WebSocketApi]:
@@ -71,6 +74,7 @@ def _build_api(template: StackTemplate, api: Resource) -> WebSocketApi:
     }
     authorizers = {
         r.logical_id: Authorizer(
+            authorizer_id=template.physical_id(r.logical_id),
             name=str(template.resolve(r.properties.get("Name", r.logical_id))),
             function_name=function_for_integration_uri(template, r.properties["AuthorizerUri"]),
             identity_sources=tuple(r.properties.get("IdentitySource", [])),

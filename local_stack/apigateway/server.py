@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
+import re
 import signal
 import ssl
 from pathlib import Path
@@ -23,11 +25,37 @@ from local_stack.apigateway.models import websocket_apis
 from local_stack.apigateway.settings import GatewaySettings
 from local_stack.awslambda.invoke_api import InvokeApi
 from local_stack.awslambda.models import functions_from_template
+from local_stack.awslambda.permissions import invoke_permissions
 from local_stack.awslambda.pool import FunctionPool
 from local_stack.cloudformation.template import StackTemplate, TemplateError
+from local_stack.iam.credentials import function_credentials, principals_by_access_key
+from local_stack.iam.models import Role
+
+_CREDENTIAL = re.compile(r"Credential=([A-Z0-9]+)/")
 
 
-def build_app(gateway: WebSocketGateway, invoke_api: InvokeApi) -> web.Application:
+def caller_role(request: web.Request, principals: dict[str, tuple[Role, str]]) -> tuple[Role, str] | None:
+    """The function whose role signed this request, or None for the account's admin (tests, people)."""
+    match = _CREDENTIAL.search(request.headers.get("Authorization", ""))
+    return principals.get(match.group(1)) if match else None
+
+
+def forbidden(role: Role, function_name: str, action: str, resource: str, status: int, error_type: str) -> web.Response:
+    message = (
+        f"User: arn:aws:sts::000000000000:assumed-role/{role.name}/{function_name} is not authorized to perform: "
+        f"{action} on resource: {resource}"
+    )
+    return web.Response(
+        status=status,
+        text=json.dumps({"message": message, "Message": message}),
+        content_type="application/json",
+        headers={"x-amzn-ErrorType": error_type},
+    )
+
+
+def build_app(
+    gateway: WebSocketGateway, invoke_api: InvokeApi, principals: dict[str, tuple[Role, str]] | None = None
+) -> web.Application:
     settings = gateway.settings
     stage = gateway.stage
     client: dict[str, aiohttp.ClientSession] = {}
@@ -42,6 +70,14 @@ def build_app(gateway: WebSocketGateway, invoke_api: InvokeApi) -> web.Applicati
     async def connections(request: web.Request) -> web.StreamResponse:
         connection_id = request.match_info["connection_id"]
         owner = owner_of(connection_id)
+        caller = caller_role(request, principals or {})
+        if caller is not None:
+            resource = (
+                f"arn:aws:execute-api:{settings.region}:000000000000:{gateway.api.api_id}/{stage}/"
+                f"{request.method}/@connections/{connection_id}"
+            )
+            if not caller[0].is_allowed("execute-api:ManageConnections", resource):
+                return forbidden(*caller, "execute-api:ManageConnections", resource, 403, "ForbiddenException")
         if owner is not None and owner != gateway.process_index and owner < len(settings.plain_ports):
             return await forward(request, owner)
         if request.method == "POST":
@@ -67,7 +103,16 @@ def build_app(gateway: WebSocketGateway, invoke_api: InvokeApi) -> web.Applicati
     app.router.add_get(f"/{stage}", websocket)
     app.router.add_get(f"/{stage}/", websocket)
     app.router.add_route("*", f"/{stage}/@connections/{{connection_id}}", connections)
-    app.router.add_post("/2015-03-31/functions/{function}/invocations", invoke_api.invoke)
+
+    async def invoke(request: web.Request) -> web.StreamResponse:
+        caller = caller_role(request, principals or {})
+        if caller is not None:
+            spec = invoke_api.spec_for(request.match_info["function"])
+            if spec is not None and not caller[0].is_allowed("lambda:InvokeFunction", spec.arn):
+                return forbidden(*caller, "lambda:InvokeFunction", spec.arn, 403, "AccessDeniedException")
+        return await invoke_api.invoke(request)
+
+    app.router.add_post("/2015-03-31/functions/{function}/invocations", invoke)
     app.router.add_get("/__local/health", health)
     app.on_cleanup.append(on_cleanup)
     return app
@@ -80,12 +125,18 @@ async def serve(settings: GatewaySettings, index: int) -> None:
         raise TemplateError("the template has no WebSocket API")
     api = apis[0]
     stage = next(iter(api.stages), "prod")
+    credentials = function_credentials(template)
     pools = {
-        name: FunctionPool(spec, settings.function_env, settings.log_dir, settings.lambda_concurrency)
+        name: FunctionPool(
+            spec,
+            {**settings.function_env, **credentials.get(name, {})},
+            settings.log_dir,
+            settings.lambda_concurrency,
+        )
         for name, spec in functions_from_template(template).items()
     }
-    gateway = WebSocketGateway(api, stage, pools, settings, index)
-    app = build_app(gateway, InvokeApi(pools))
+    gateway = WebSocketGateway(api, stage, pools, settings, index, permissions=invoke_permissions(template))
+    app = build_app(gateway, InvokeApi(pools), principals_by_access_key(template))
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=2)
     await runner.setup()
     tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -100,7 +151,12 @@ async def serve(settings: GatewaySettings, index: int) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     logging.getLogger("local_stack.apigateway").info(
-        "gateway %d serving api %s stage %s on %d/%d", index, api.api_id, stage, settings.plain_ports[index], settings.tls_ports[index]
+        "gateway %d serving api %s stage %s on %d/%d",
+        index,
+        api.api_id,
+        stage,
+        settings.plain_ports[index],
+        settings.tls_ports[index],
     )
     await stop.wait()
     quotas.cancel()

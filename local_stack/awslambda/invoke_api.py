@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from local_stack.awslambda.models import FunctionSpec
 from local_stack.awslambda.pool import FunctionPool
 
 log = logging.getLogger("local_stack.awslambda")
@@ -29,6 +30,10 @@ class InvokeApi:
     def __init__(self, pools: dict[str, FunctionPool]) -> None:
         self.pools = pools
         self._tasks: set[asyncio.Task[Any]] = set()
+
+    def spec_for(self, identifier: str) -> FunctionSpec | None:
+        pool = self.pools.get(_function_name(identifier))
+        return pool.spec if pool is not None else None
 
     async def invoke(self, request: web.Request) -> web.Response:
         name = _function_name(request.match_info["function"])
@@ -63,7 +68,9 @@ class InvokeApi:
                 headers={"X-Amz-Function-Error": "Unhandled", "X-Amz-Executed-Version": "$LATEST"},
             )
         return web.Response(
-            text=json.dumps(result.payload), content_type="application/json", headers={"X-Amz-Executed-Version": "$LATEST"}
+            text=json.dumps(result.payload),
+            content_type="application/json",
+            headers={"X-Amz-Executed-Version": "$LATEST"},
         )
 
     async def _invoke_async(self, pool: FunctionPool, event: Any) -> None:

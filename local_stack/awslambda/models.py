@@ -21,6 +21,7 @@ class FunctionSpec:
     timeout_seconds: int
     environment: Mapping[str, str] = field(default_factory=dict)
     reserved_concurrency: int | None = None
+    role_logical_id: str | None = None
 
 
 def _asset_path(template: StackTemplate, logical_id: str) -> Path:
@@ -31,7 +32,7 @@ def _asset_path(template: StackTemplate, logical_id: str) -> Path:
             f"{logical_id} has no aws:asset:path metadata; synthesize with the CDK CLI "
             "(cdk.json enables aws:cdk:enable-asset-metadata)"
         )
-    return (template.assembly_dir / asset).resolve()
+    return (template.assembly_dir / str(asset)).resolve()
 
 
 def functions_from_template(template: StackTemplate) -> dict[str, FunctionSpec]:
@@ -42,6 +43,8 @@ def functions_from_template(template: StackTemplate) -> dict[str, FunctionSpec]:
         name = template.physical_id(resource.logical_id)
         variables = template.resolve(props.get("Environment", {}).get("Variables", {}))
         reserved = props.get("ReservedConcurrentExecutions")
+        role = props.get("Role")
+        role_logical_id = role["Fn::GetAtt"][0] if isinstance(role, dict) and "Fn::GetAtt" in role else None
         specs[name] = FunctionSpec(
             logical_id=resource.logical_id,
             name=name,
@@ -53,6 +56,7 @@ def functions_from_template(template: StackTemplate) -> dict[str, FunctionSpec]:
             timeout_seconds=int(props.get("Timeout", 3)),
             environment={k: str(v) for k, v in variables.items() if v is not None},
             reserved_concurrency=int(reserved) if reserved is not None else None,
+            role_logical_id=role_logical_id,
         )
     return specs
 

@@ -93,7 +93,11 @@ class FunctionPool:
     def _environment(self, extra_env: Mapping[str, str], log_dir: Path) -> dict[str, str]:
         """Exactly the template's variables plus what the Lambda runtime itself sets."""
         spec = self.spec
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"}
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "LANG": "C.UTF-8",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
         env.update(spec.environment)
         env.update(
             {

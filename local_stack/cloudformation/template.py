@@ -141,7 +141,7 @@ class StackTemplate:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (key, arg), = value.items()
+            ((key, arg),) = value.items()
             if key == "Ref":
                 return self._pseudo(arg) if arg.startswith("AWS::") else self.physical_id(arg)
             if key == "Fn::GetAtt":

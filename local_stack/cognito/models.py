@@ -29,7 +29,7 @@ class LocalPool:
 def seed(pool: LocalPool) -> None:
     """Create the pool and app client in this process's moto backend, under the configured ids."""
     from moto.cognitoidp.models import cognitoidp_backends
-    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.core.models import DEFAULT_ACCOUNT_ID
 
     backend = cognitoidp_backends[DEFAULT_ACCOUNT_ID][pool.region]
     if pool.user_pool_id in backend.user_pools:
@@ -46,14 +46,11 @@ def seed(pool: LocalPool) -> None:
     created.arn = f"arn:aws:cognito-idp:{pool.region}:{DEFAULT_ACCOUNT_ID}:userpool/{pool.user_pool_id}"
     backend.user_pools[pool.user_pool_id] = created
 
-    client: Any = backend.create_user_pool_client(
-        pool.user_pool_id,
-        False,
-        {
+    client_config: dict[str, Any] = {
             "ClientName": "session-management-local-speakers",
             "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-        },
-    )
+    }
+    client: Any = backend.create_user_pool_client(pool.user_pool_id, False, client_config)
     del created.clients[client.id]
     client.id = pool.client_id
     created.clients[pool.client_id] = client

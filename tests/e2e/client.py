@@ -9,7 +9,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 import websocket
-
 from session_management import contracts
 
 # API Gateway's own frames (errors, no-route) are not our messages and have no `type`.

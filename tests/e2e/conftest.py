@@ -46,7 +46,11 @@ def dynamodb(stack: dict[str, Any]) -> Any:
 @pytest.fixture(scope="session")
 def tables(stack: dict[str, Any]) -> dict[str, str]:
     env = stack["env"]
-    return {"sessions": f"Sessions-{env}", "connections": f"Connections-{env}", "rate_limits": f"RateLimits-{env}"}
+    return {
+        "sessions": f"Sessions-{env}",
+        "connections": f"Connections-{env}",
+        "rate_limits": f"RateLimits-{env}",
+    }
 
 
 @pytest.fixture(scope="session")

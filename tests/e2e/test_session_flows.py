@@ -11,8 +11,8 @@ from typing import Any
 
 import jwt
 import pytest
-
 from session_management import contracts
+
 from tests.e2e.client import Client, HandshakeRefused
 
 pytestmark = pytest.mark.e2e
@@ -38,7 +38,13 @@ def session_item(dynamodb: Any, tables: dict[str, str], session_id: str) -> dict
 
 
 def create_session(stack: dict[str, Any], token: str, **params: str) -> tuple[Client, dict[str, Any]]:
-    query = {"action": "createSession", "sourceLanguage": "en", "qualityTier": "standard", "token": token, **params}
+    query = {
+        "action": "createSession",
+        "sourceLanguage": "en",
+        "qualityTier": "standard",
+        "token": token,
+        **params,
+    }
     speaker = Client.connect(stack["websocketUrl"], **query)
     created = speaker.receive_type("sessionCreated", timeout=15)
     return speaker, created

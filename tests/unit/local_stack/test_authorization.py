@@ -12,7 +12,10 @@ METHOD_ARN = "arn:aws:execute-api:us-east-1:000000000000:abcdefghij/prod/$connec
 def policy(effect: str, resource: str, action: str = "execute-api:Invoke", **extra):
     return {
         "principalId": "user-1",
-        "policyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": effect, "Action": action, "Resource": resource}]},
+        "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": effect, "Action": action, "Resource": resource}],
+        },
         **extra,
     }
 
