@@ -131,6 +131,16 @@ def speaker_token(stack: dict[str, Any], username: str = DEV_USER, password: str
     return str(result["AuthenticationResult"]["IdToken"])
 
 
+def trigger_rule(stack: dict[str, Any], rule: str) -> dict[str, Any]:
+    """Run a schedule rule's targets now, through the gateway process that owns the schedules."""
+    import urllib.request
+
+    request = urllib.request.Request(f"{stack['lambdaEndpoint']}/__local/rules/{rule}/trigger", method="POST")
+    with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - loopback only
+        result: dict[str, Any] = json.load(response)
+        return result
+
+
 def _print_endpoints(stack: dict[str, Any], already: bool) -> None:
     print(
         "Local stack is " + ("already running" if already else "up") + f" (env {stack['env']}, stage {stack['stage']})"
@@ -156,6 +166,8 @@ def main() -> None:
     up.add_argument("--gateway-port", type=int, default=int(os.environ.get("GATEWAY_PORT", "0")))
     commands.add_parser("down")
     commands.add_parser("status")
+    trigger = commands.add_parser("trigger-rule", help="run an EventBridge schedule rule's targets now")
+    trigger.add_argument("rule")
     token = commands.add_parser("token")
     token.add_argument("--user", default=DEV_USER)
     args = parser.parse_args()
@@ -182,6 +194,12 @@ def main() -> None:
             print(f"not running ({state.get('status', 'never started')}{reason})")
             sys.exit(1)
         print(json.dumps(running, indent=2))
+    elif args.command == "trigger-rule":
+        running = running_stack(state_dir)
+        if running is None:
+            print("The local stack is not running: make local-up", file=sys.stderr)
+            sys.exit(1)
+        print(json.dumps(trigger_rule(running, args.rule)))
     elif args.command == "token":
         running = running_stack(state_dir)
         if running is None:

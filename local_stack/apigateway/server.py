@@ -28,6 +28,8 @@ from local_stack.awslambda.models import functions_from_template
 from local_stack.awslambda.permissions import invoke_permissions
 from local_stack.awslambda.pool import FunctionPool
 from local_stack.cloudformation.template import StackTemplate, TemplateError
+from local_stack.eventbridge.models import schedule_rules
+from local_stack.eventbridge.scheduler import Scheduler
 from local_stack.iam.credentials import function_credentials, principals_by_access_key
 from local_stack.iam.models import Role
 
@@ -54,7 +56,10 @@ def forbidden(role: Role, function_name: str, action: str, resource: str, status
 
 
 def build_app(
-    gateway: WebSocketGateway, invoke_api: InvokeApi, principals: dict[str, tuple[Role, str]] | None = None
+    gateway: WebSocketGateway,
+    invoke_api: InvokeApi,
+    principals: dict[str, tuple[Role, str]] | None = None,
+    scheduler: Scheduler | None = None,
 ) -> web.Application:
     settings = gateway.settings
     stage = gateway.stage
@@ -94,6 +99,13 @@ def build_app(
     async def health(_: web.Request) -> web.Response:
         return web.json_response({"status": "ok", "connections": len(gateway.connections)})
 
+    async def trigger_rule(request: web.Request) -> web.Response:
+        name = request.match_info["rule"]
+        if scheduler is None or name not in scheduler.rules:
+            return web.json_response({"message": f"rule {name} not found"}, status=404)
+        failures = await scheduler.trigger(name)
+        return web.json_response({"rule": name, "failedTargets": failures})
+
     async def on_cleanup(_: web.Application) -> None:
         await gateway.shutdown()
         if "session" in client:
@@ -114,6 +126,7 @@ def build_app(
 
     app.router.add_post("/2015-03-31/functions/{function}/invocations", invoke)
     app.router.add_get("/__local/health", health)
+    app.router.add_post("/__local/rules/{rule}/trigger", trigger_rule)
     app.on_cleanup.append(on_cleanup)
     return app
 
@@ -136,7 +149,10 @@ async def serve(settings: GatewaySettings, index: int) -> None:
         for name, spec in functions_from_template(template).items()
     }
     gateway = WebSocketGateway(api, stage, pools, settings, index, permissions=invoke_permissions(template))
-    app = build_app(gateway, InvokeApi(pools), principals_by_access_key(template))
+    scheduler = Scheduler(
+        schedule_rules(template), pools, settings.region, template.account_id, settings.schedule_time_scale
+    )
+    app = build_app(gateway, InvokeApi(pools), principals_by_access_key(template), scheduler)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=2)
     await runner.setup()
     tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -144,6 +160,8 @@ async def serve(settings: GatewaySettings, index: int) -> None:
     await web.TCPSite(runner, settings.host, settings.plain_ports[index], backlog=4096).start()
     await web.TCPSite(runner, settings.host, settings.tls_ports[index], ssl_context=tls, backlog=4096).start()
     quotas = asyncio.ensure_future(gateway.enforce_quotas())
+    # One process runs the schedules, as EventBridge invokes a target once per period.
+    schedules = asyncio.ensure_future(scheduler.run()) if index == 0 else None
     if settings.warm_functions:
         await asyncio.gather(*(pool.warm() for pool in pools.values()), return_exceptions=True)
     stop = asyncio.Event()
@@ -160,6 +178,8 @@ async def serve(settings: GatewaySettings, index: int) -> None:
     )
     await stop.wait()
     quotas.cancel()
+    if schedules is not None:
+        schedules.cancel()
     await runner.cleanup()
     for pool in pools.values():
         pool.shutdown()

@@ -33,6 +33,7 @@ class GatewaySettings:
     max_message_bytes: int = 128 * 1024
     max_post_bytes: int = 128 * 1024
     new_connections_per_second: int = 500
+    schedule_time_scale: float = 1.0
 
     @classmethod
     def from_file(cls, path: Path) -> GatewaySettings:
@@ -54,4 +55,5 @@ class GatewaySettings:
             max_connection_seconds=float(raw.get("maxConnectionSeconds", 7200)),
             integration_timeout_seconds=float(raw.get("integrationTimeoutSeconds", 29)),
             new_connections_per_second=int(raw.get("newConnectionsPerSecond", 500)),
+            schedule_time_scale=float(raw.get("scheduleTimeScale", 1.0)),
         )

@@ -47,8 +47,8 @@ def seed(pool: LocalPool) -> None:
     backend.user_pools[pool.user_pool_id] = created
 
     client_config: dict[str, Any] = {
-            "ClientName": "session-management-local-speakers",
-            "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        "ClientName": "session-management-local-speakers",
+        "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
     }
     client: Any = backend.create_user_pool_client(pool.user_pool_id, False, client_config)
     del created.clients[client.id]
