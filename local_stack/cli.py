@@ -135,7 +135,7 @@ def trigger_rule(stack: dict[str, Any], rule: str) -> dict[str, Any]:
     """Run a schedule rule's targets now, through the gateway process that owns the schedules."""
     import urllib.request
 
-    request = urllib.request.Request(f"{stack['lambdaEndpoint']}/__local/rules/{rule}/trigger", method="POST")
+    request = urllib.request.Request(f"{stack['lambdaEndpoint']}/__local/rules/{rule}/trigger", method="POST")  # noqa: S310
     with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - loopback only
         result: dict[str, Any] = json.load(response)
         return result
