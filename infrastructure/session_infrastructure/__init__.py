@@ -1,0 +1,1 @@
+"""The CDK app's constructs: one module per resource group, assembled by `stack.py`."""

@@ -1,0 +1,34 @@
+"""`SessionManagement-{env}`: tables, functions and the WebSocket API of one stage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
+
+from session_infrastructure.config import StageConfig
+from session_infrastructure.functions import SessionFunctions
+from session_infrastructure.tables import SessionTables
+from session_infrastructure.websocket_api import STAGE_NAME, SessionWebSocketApi
+
+
+class SessionManagementStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig, layer_dir: Path, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.tables = SessionTables(self, "Tables", config=config)
+        self.functions = SessionFunctions(self, "Functions", config=config, tables=self.tables, layer_dir=layer_dir)
+        self.websocket = SessionWebSocketApi(self, "WebSocket", config=config, functions=self.functions)
+
+        api_id = self.websocket.api.api_id
+        outputs = {
+            "SessionsTableName": self.tables.sessions.table_name,
+            "ConnectionsTableName": self.tables.connections.table_name,
+            "RateLimitsTableName": self.tables.rate_limits.table_name,
+            "WebSocketAPIEndpoint": f"{self.websocket.api.api_endpoint}/{STAGE_NAME}",
+            "WebSocketApiId": api_id,
+            "WebSocketManagementEndpoint": f"https://{api_id}.execute-api.{self.region}.{self.url_suffix}/{STAGE_NAME}",
+        }
+        for name, value in outputs.items():
+            CfnOutput(self, name, value=value)
