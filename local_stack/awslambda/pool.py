@@ -23,6 +23,7 @@ from typing import Any
 from local_stack.awslambda.models import FunctionSpec
 
 _MAX_LINE = 16 * 1024 * 1024
+WORKER_SCRIPT = Path(__file__).resolve().parent / "worker.py"
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,8 @@ class _Environment:
     async def start(cls, spec: FunctionSpec, env: Mapping[str, str]) -> _Environment:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
-            "-m",
-            "local_stack.awslambda.worker",
+            "-P",  # the worker's own folder stays off sys.path: handlers see only their code and dependencies
+            str(WORKER_SCRIPT),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             env=dict(env),

@@ -1,0 +1,1 @@
+"""Session management: the domain and Lambda handlers behind the speech-translation WebSocket API."""

@@ -1,0 +1,62 @@
+"""Settings from the function's environment, read once per execution environment.
+
+The template sets every variable (see docs/ARCHITECTURE.md); the defaults exist only so unit
+tests and tools can build settings without a full environment.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+@dataclass(frozen=True)
+class Settings:
+    env_name: str
+    region: str
+    sessions_table: str
+    connections_table: str
+    rate_limits_table: str
+    cognito_user_pool_id: str
+    cognito_client_id: str
+    max_listeners_per_session: int
+    max_active_sessions: int
+    session_max_duration_hours: int
+    connection_refresh_minutes: int
+    connection_warning_minutes: int
+    data_retention_hours: int
+    rate_limit_sessions_per_hour: int
+    rate_limit_listener_joins_per_min: int
+    rate_limit_connection_attempts_per_min: int
+
+    @property
+    def cognito_issuer(self) -> str:
+        return f"https://cognito-idp.{self.region}.amazonaws.com/{self.cognito_user_pool_id}"
+
+
+@cache
+def load_settings() -> Settings:
+    env = os.environ.get("ENV_NAME", "dev")
+    return Settings(
+        env_name=env,
+        region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+        sessions_table=os.environ.get("SESSIONS_TABLE_NAME", f"Sessions-{env}"),
+        connections_table=os.environ.get("CONNECTIONS_TABLE_NAME", f"Connections-{env}"),
+        rate_limits_table=os.environ.get("RATE_LIMITS_TABLE_NAME", f"RateLimits-{env}"),
+        cognito_user_pool_id=os.environ.get("COGNITO_USER_POOL_ID", ""),
+        cognito_client_id=os.environ.get("COGNITO_CLIENT_ID", ""),
+        max_listeners_per_session=_int("MAX_LISTENERS_PER_SESSION", 500),
+        max_active_sessions=_int("MAX_ACTIVE_SESSIONS", 100),
+        session_max_duration_hours=_int("SESSION_MAX_DURATION_HOURS", 2),
+        connection_refresh_minutes=_int("CONNECTION_REFRESH_MINUTES", 100),
+        connection_warning_minutes=_int("CONNECTION_WARNING_MINUTES", 105),
+        data_retention_hours=_int("DATA_RETENTION_HOURS", 12),
+        rate_limit_sessions_per_hour=_int("RATE_LIMIT_SESSIONS_PER_HOUR", 50),
+        rate_limit_listener_joins_per_min=_int("RATE_LIMIT_LISTENER_JOINS_PER_MIN", 10),
+        rate_limit_connection_attempts_per_min=_int("RATE_LIMIT_CONNECTION_ATTEMPTS_PER_MIN", 20),
+    )

@@ -1,0 +1,1 @@
+"""One module per Lambda function; each stays thin and delegates to the domain modules."""

@@ -1,0 +1,90 @@
+"""REQUEST authorizer on `$connect`.
+
+Speakers (createSession) must present a Cognito ID token in the `token` query parameter;
+listeners are anonymous. API Gateway turns `Exception("Unauthorized")` into HTTP 401, and
+this function never sees connections that lack the identity source (`Host`, which all carry).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jwt
+
+from session_management.aws import cognito_endpoint
+from session_management.config import load_settings
+from session_management.observability import logger
+
+SPEAKER_ACTIONS = frozenset({"createSession", "refreshConnection"})
+_JWKS_CLIENTS: dict[str, jwt.PyJWKClient] = {}
+
+
+class Unauthorized(Exception):
+    def __init__(self) -> None:
+        super().__init__("Unauthorized")
+
+
+def _jwks_client() -> jwt.PyJWKClient:
+    settings = load_settings()
+    url = f"{cognito_endpoint()}/{settings.cognito_user_pool_id}/.well-known/jwks.json"
+    if url not in _JWKS_CLIENTS:
+        # Keys are cached across invocations; an unknown kid triggers one refetch (key rotation).
+        _JWKS_CLIENTS[url] = jwt.PyJWKClient(url, cache_keys=True, lifespan=3600, timeout=5)
+    return _JWKS_CLIENTS[url]
+
+
+def verify_id_token(token: str) -> dict[str, Any]:
+    settings = load_settings()
+    try:
+        signing_key = _jwks_client().get_signing_key_from_jwt(token)
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            signing_key.key,
+            algorithms=["RS256"],
+            audience=settings.cognito_client_id,
+            issuer=settings.cognito_issuer,
+            leeway=5,
+            options={"require": ["exp", "iss", "aud", "sub", "token_use"]},
+        )
+    except jwt.ExpiredSignatureError:
+        logger.info("token refused", extra={"reason": "expired"})
+        raise Unauthorized from None
+    except jwt.PyJWKClientConnectionError:
+        logger.error("JWKS unreachable; speakers cannot be verified")
+        raise Unauthorized from None
+    except jwt.PyJWTError as exc:
+        logger.info("token refused", extra={"reason": type(exc).__name__})
+        raise Unauthorized from None
+    if claims.get("token_use") != "id":
+        logger.info("token refused", extra={"reason": "not an ID token"})
+        raise Unauthorized
+    return claims
+
+
+def _policy(principal_id: str, method_arn: str, context: dict[str, str]) -> dict[str, Any]:
+    return {
+        "principalId": principal_id,
+        "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [{"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": method_arn}],
+        },
+        "context": context,
+    }
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    query = event.get("queryStringParameters") or {}
+    action = query.get("action")
+    token = query.get("token")
+    if action in SPEAKER_ACTIONS and not token:
+        logger.info("token refused", extra={"reason": "missing", "action": action})
+        raise Unauthorized
+    if not token:
+        return _policy("anonymous", event["methodArn"], {})
+    claims = verify_id_token(token)
+    return _policy(
+        str(claims["sub"]),
+        event["methodArn"],
+        {"userId": str(claims["sub"]), "tokenExpiresAt": str(claims["exp"])},
+    )
