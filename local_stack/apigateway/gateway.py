@@ -87,6 +87,7 @@ class WebSocketGateway:
         share = max(1, len(settings.plain_ports))
         self._limiter = _ConnectionRateLimiter(settings.new_connections_per_second / share)
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._shutting_down = False
 
     # Helpers ---------------------------------------------------------------------------
     def _context_args(self) -> dict[str, Any]:
@@ -278,7 +279,7 @@ class WebSocketGateway:
     async def _disconnected(self, connection: Connection) -> None:
         connection.state = ConnectionState.CLOSED
         self.connections.pop(connection.connection_id, None)
-        if connection.disconnect_fired:
+        if connection.disconnect_fired or self._shutting_down:
             return
         connection.disconnect_fired = True
         route = self.api.route_for("$disconnect")
@@ -347,5 +348,8 @@ class WebSocketGateway:
         return web.Response(status=204)
 
     async def shutdown(self) -> None:
-        for connection in list(self.connections.values()):
-            await self.close(connection, 1001, "Going away")
+        """Stopping the local stack is not an API Gateway event: close sockets without $disconnect."""
+        self._shutting_down = True
+        await asyncio.gather(
+            *(self.close(c, 1001, "Going away") for c in list(self.connections.values())), return_exceptions=True
+        )

@@ -6,6 +6,7 @@ import json
 import ssl
 import urllib.request
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -47,7 +48,8 @@ def test_tls_endpoints_are_trusted_through_the_local_ca(stack, speaker_token):
         created = speaker.receive_type("sessionCreated", timeout=15)
         assert created["qualityTier"] == "premium"
         context = ssl.create_default_context(cafile=stack["caBundle"])
-        url = f"{stack['managementApiTlsUrl']}/@connections/{created['connectionId']}"
+        # Connection ids are base64 and may hold '/' or '+': clients must URL-encode them, as boto3 does.
+        url = f"{stack['managementApiTlsUrl']}/@connections/{quote(created['connectionId'], safe='')}"
         with urllib.request.urlopen(url, context=context, timeout=5) as response:
             info = json.load(response)
         assert set(info) == {"connectedAt", "identity", "lastActiveAt"}
