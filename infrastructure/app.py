@@ -8,11 +8,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import aws_cdk as cdk  # noqa: E402
+import aws_cdk as cdk
 
-from session_infrastructure import config as stage_config  # noqa: E402
-from session_infrastructure.functions import DEFAULT_LAYER_DIR  # noqa: E402
-from session_infrastructure.stack import SessionManagementStack  # noqa: E402
+from session_infrastructure import config as stage_config
+from session_infrastructure.functions import DEFAULT_LAYER_DIR
+from session_infrastructure.stack import SessionManagementStack
 
 
 def build(app: cdk.App) -> SessionManagementStack:

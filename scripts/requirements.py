@@ -12,7 +12,5 @@ from pathlib import Path
 
 project = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())["project"]
 for group in sys.argv[1:] or ["runtime"]:
-    for requirement in (
-        project["dependencies"] if group == "runtime" else project["optional-dependencies"][group]
-    ):
+    for requirement in project["dependencies"] if group == "runtime" else project["optional-dependencies"][group]:
         print(requirement)

@@ -86,7 +86,9 @@ def parse(raw: dict[str, Any], source: str) -> StageConfig:
 def load(env: str, directory: Path = CONFIG_DIR) -> StageConfig:
     path = directory / f"{env}.json"
     if not path.exists():
-        raise ConfigError(f"{path} not found; create it from {path.name}.example or choose -c env=dev|staging|prod|local")
+        raise ConfigError(
+            f"{path} not found; create it from {path.name}.example or choose -c env=dev|staging|prod|local"
+        )
     config = parse(json.loads(path.read_text()), str(path))
     if config.env != env:
         raise ConfigError(f"{path}: env is {config.env!r}, expected {env!r}")

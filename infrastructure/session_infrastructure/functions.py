@@ -54,14 +54,38 @@ class FunctionSpec:
 def function_specs(env: str) -> list[FunctionSpec]:
     module = "session_management.handlers"
     return [
-        FunctionSpec("authorizer", f"session-authorizer-{env}", f"{module}.authorizer.handler", 128, 10,
-                     "REQUEST authorizer on $connect: verifies speakers' Cognito ID tokens"),
-        FunctionSpec("connection", f"session-connection-handler-{env}", f"{module}.connection.handler", 256, 30,
-                     "$connect: creates sessions and admits listeners"),
-        FunctionSpec("heartbeat", f"session-heartbeat-handler-{env}", f"{module}.heartbeat.handler", 128, 10,
-                     "heartbeat route: acknowledges without touching DynamoDB"),
-        FunctionSpec("disconnect", f"session-disconnect-handler-{env}", f"{module}.disconnect.handler", 256, 30,
-                     "$disconnect: removes listeners and ends sessions"),
+        FunctionSpec(
+            "authorizer",
+            f"session-authorizer-{env}",
+            f"{module}.authorizer.handler",
+            128,
+            10,
+            "REQUEST authorizer on $connect: verifies speakers' Cognito ID tokens",
+        ),
+        FunctionSpec(
+            "connection",
+            f"session-connection-handler-{env}",
+            f"{module}.connection.handler",
+            256,
+            30,
+            "$connect: creates sessions and admits listeners",
+        ),
+        FunctionSpec(
+            "heartbeat",
+            f"session-heartbeat-handler-{env}",
+            f"{module}.heartbeat.handler",
+            128,
+            10,
+            "heartbeat route: acknowledges without touching DynamoDB",
+        ),
+        FunctionSpec(
+            "disconnect",
+            f"session-disconnect-handler-{env}",
+            f"{module}.disconnect.handler",
+            256,
+            30,
+            "$disconnect: removes listeners and ends sessions",
+        ),
     ]
 
 
@@ -82,7 +106,9 @@ class SessionFunctions(Construct):
             compatible_architectures=[lambda_.Architecture.ARM_64],
             description="Runtime dependencies of the session management functions (arm64, Python 3.11)",
         )
-        code = lambda_.Code.from_asset(str(SERVICES_DIR), exclude=ASSET_EXCLUDES, follow_symlinks=SymlinkFollowMode.ALWAYS)
+        code = lambda_.Code.from_asset(
+            str(SERVICES_DIR), exclude=ASSET_EXCLUDES, follow_symlinks=SymlinkFollowMode.ALWAYS
+        )
         environment = self.environment()
         self.functions: dict[str, lambda_.Function] = {}
         for spec in function_specs(config.env):
@@ -156,8 +182,9 @@ class SessionFunctions(Construct):
         # The connection handler delivers sessionCreated by invoking itself asynchronously; the ARN
         # is built from the fixed name because a GetAtt on itself would be a dependency cycle.
         own_arn = Stack.of(self).format_arn(
-            service="lambda", resource="function", resource_name=f"session-connection-handler-{self.config.env}",
+            service="lambda",
+            resource="function",
+            resource_name=f"session-connection-handler-{self.config.env}",
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
         self._grant("connection", ["lambda:InvokeFunction"], [own_arn])
-

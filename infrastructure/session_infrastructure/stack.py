@@ -15,7 +15,9 @@ from session_infrastructure.websocket_api import STAGE_NAME, SessionWebSocketApi
 
 
 class SessionManagementStack(Stack):
-    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig, layer_dir: Path, **kwargs: Any) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: StageConfig, layer_dir: Path, **kwargs: Any
+    ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.tables = SessionTables(self, "Tables", config=config)
         self.functions = SessionFunctions(self, "Functions", config=config, tables=self.tables, layer_dir=layer_dir)

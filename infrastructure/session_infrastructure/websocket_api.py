@@ -17,7 +17,9 @@ AUTHORIZER_IDENTITY_SOURCES = ["route.request.header.Host"]
 
 
 class SessionWebSocketApi(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig, functions: SessionFunctions) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: StageConfig, functions: SessionFunctions
+    ) -> None:
         super().__init__(scope, construct_id)
         fns = functions.functions
         authorizer = authorizers.WebSocketLambdaAuthorizer(

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import websocket
+
 from session_management import contracts
 
 # API Gateway's own frames (errors, no-route) are not our messages and have no `type`.

@@ -11,8 +11,8 @@ from typing import Any
 
 import jwt
 import pytest
-from session_management import contracts
 
+from session_management import contracts
 from tests.e2e.client import Client, HandshakeRefused
 
 pytestmark = pytest.mark.e2e

@@ -1,0 +1,226 @@
+"""CDK assertion tests on the synthesized template, for dev and prod and the differences between them."""
+
+from __future__ import annotations
+
+import pytest
+
+FUNCTIONS = {
+    "session-authorizer": ("session_management.handlers.authorizer.handler", 128, 10),
+    "session-connection-handler": ("session_management.handlers.connection.handler", 256, 30),
+    "session-heartbeat-handler": ("session_management.handlers.heartbeat.handler", 128, 10),
+    "session-disconnect-handler": ("session_management.handlers.disconnect.handler", 256, 30),
+}
+ENVS = ("dev", "prod")
+
+
+def resources(template, resource_type):
+    return template.find_resources(resource_type)
+
+
+def function_named(template, name):
+    [(logical_id, resource)] = [
+        (k, v)
+        for k, v in resources(template, "AWS::Lambda::Function").items()
+        if v["Properties"]["FunctionName"] == name
+    ]
+    return logical_id, resource["Properties"]
+
+
+def role_statements(template, function_logical_id):
+    role_id = resources(template, "AWS::Lambda::Function")[function_logical_id]["Properties"]["Role"]["Fn::GetAtt"][0]
+    statements = []
+    for policy in resources(template, "AWS::IAM::Policy").values():
+        if {"Ref": role_id} in policy["Properties"]["Roles"]:
+            statements.extend(policy["Properties"]["PolicyDocument"]["Statement"])
+    return statements
+
+
+def actions_of(statements):
+    found = set()
+    for statement in statements:
+        action = statement["Action"]
+        found.update(action if isinstance(action, list) else [action])
+    return found
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_tables_keys_billing_and_ttl(templates, env):
+    template = templates[env]
+    template.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "TableName": f"Sessions-{env}",
+            "KeySchema": [{"AttributeName": "sessionId", "KeyType": "HASH"}],
+            "BillingMode": "PAY_PER_REQUEST",
+            "TimeToLiveSpecification": {"AttributeName": "expiresAt", "Enabled": True},
+        },
+    )
+    template.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "TableName": f"Connections-{env}",
+            "KeySchema": [{"AttributeName": "connectionId", "KeyType": "HASH"}],
+            "BillingMode": "PAY_PER_REQUEST",
+            "TimeToLiveSpecification": {"AttributeName": "ttl", "Enabled": True},
+            "GlobalSecondaryIndexes": [
+                {
+                    "IndexName": "sessionId-targetLanguage-index",
+                    "KeySchema": [
+                        {"AttributeName": "sessionId", "KeyType": "HASH"},
+                        {"AttributeName": "targetLanguage", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+        },
+    )
+    template.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "TableName": f"RateLimits-{env}",
+            "KeySchema": [{"AttributeName": "identifier", "KeyType": "HASH"}],
+            "BillingMode": "PAY_PER_REQUEST",
+            "TimeToLiveSpecification": {"AttributeName": "expiresAt", "Enabled": True},
+        },
+    )
+
+
+def test_prod_retains_tables_with_point_in_time_recovery_and_dev_does_not(templates):
+    for table in resources(templates["prod"], "AWS::DynamoDB::Table").values():
+        assert table["DeletionPolicy"] == "Retain"
+        assert table["Properties"]["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    for table in resources(templates["dev"], "AWS::DynamoDB::Table").values():
+        assert table["DeletionPolicy"] == "Delete"
+        assert (
+            table["Properties"].get("PointInTimeRecoverySpecification", {}).get("PointInTimeRecoveryEnabled", False)
+            is False
+        )
+
+
+@pytest.mark.parametrize("env", ENVS)
+@pytest.mark.parametrize("base_name", sorted(FUNCTIONS))
+def test_functions_settings_and_environment(templates, env, base_name):
+    handler, memory, timeout = FUNCTIONS[base_name]
+    _, props = function_named(templates[env], f"{base_name}-{env}")
+    assert props["Handler"] == handler
+    assert props["MemorySize"] == memory
+    assert props["Timeout"] == timeout
+    assert props["Runtime"] == "python3.11"
+    assert props["Architectures"] == ["arm64"]
+    assert len(props["Layers"]) == 1
+    variables = props["Environment"]["Variables"]
+    assert "AWS_REGION" not in variables
+    assert variables["ENV_NAME"] == env
+    for name in (
+        "SESSIONS_TABLE_NAME",
+        "CONNECTIONS_TABLE_NAME",
+        "RATE_LIMITS_TABLE_NAME",
+        "COGNITO_USER_POOL_ID",
+        "COGNITO_CLIENT_ID",
+        "MAX_LISTENERS_PER_SESSION",
+        "CONNECTION_REFRESH_MINUTES",
+    ):
+        assert name in variables
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_log_groups_cover_the_retention_window(templates, env):
+    groups = resources(templates[env], "AWS::Logs::LogGroup").values()
+    names = {g["Properties"]["LogGroupName"] for g in groups}
+    assert names == {f"/aws/lambda/{name}-{env}" for name in FUNCTIONS}
+    # 12 hours of retention maps to the smallest CloudWatch option that covers it: one day.
+    assert {g["Properties"]["RetentionInDays"] for g in groups} == {1}
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_websocket_api_routes_and_authorizer(templates, env):
+    template = templates[env]
+    template.has_resource_properties(
+        "AWS::ApiGatewayV2::Api",
+        {
+            "Name": f"session-websocket-api-{env}",
+            "ProtocolType": "WEBSOCKET",
+            "RouteSelectionExpression": "$request.body.action",
+        },
+    )
+    routes = {
+        r["Properties"]["RouteKey"]: r["Properties"] for r in resources(template, "AWS::ApiGatewayV2::Route").values()
+    }
+    assert set(routes) == {"$connect", "$disconnect", "heartbeat"}
+    assert routes["$connect"]["AuthorizationType"] == "CUSTOM"
+    assert "AuthorizerId" in routes["$connect"]
+    assert routes["heartbeat"]["RouteResponseSelectionExpression"] == "$default"
+    template.resource_count_is("AWS::ApiGatewayV2::RouteResponse", 1)
+    template.has_resource_properties(
+        "AWS::ApiGatewayV2::Authorizer",
+        {"AuthorizerType": "REQUEST", "IdentitySource": ["route.request.header.Host"]},
+    )
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_stage_prod_with_throttling(templates, env):
+    templates[env].has_resource_properties(
+        "AWS::ApiGatewayV2::Stage",
+        {
+            "StageName": "prod",
+            "AutoDeploy": True,
+            "DefaultRouteSettings": {"ThrottlingRateLimit": 1000, "ThrottlingBurstLimit": 2000},
+        },
+    )
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_api_gateway_may_invoke_every_function(templates, env):
+    template = templates[env]
+    permissions = [p["Properties"] for p in resources(template, "AWS::Lambda::Permission").values()]
+    for base_name in FUNCTIONS:
+        logical_id, _ = function_named(template, f"{base_name}-{env}")
+        assert any(
+            p["Principal"] == "apigateway.amazonaws.com" and p["FunctionName"] == {"Fn::GetAtt": [logical_id, "Arn"]}
+            for p in permissions
+        ), base_name
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_least_privilege(templates, env):
+    template = templates[env]
+    authorizer_id, _ = function_named(template, f"session-authorizer-{env}")
+    heartbeat_id, _ = function_named(template, f"session-heartbeat-handler-{env}")
+    connection_id, _ = function_named(template, f"session-connection-handler-{env}")
+    disconnect_id, _ = function_named(template, f"session-disconnect-handler-{env}")
+    assert role_statements(template, authorizer_id) == []
+    assert role_statements(template, heartbeat_id) == []
+    connection_actions = actions_of(role_statements(template, connection_id))
+    assert "dynamodb:*" not in connection_actions and "dynamodb:Scan" not in connection_actions
+    assert {
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "execute-api:ManageConnections",
+        "lambda:InvokeFunction",
+    } <= connection_actions
+    assert "dynamodb:DeleteItem" in actions_of(role_statements(template, disconnect_id))
+    for function_id in (connection_id, disconnect_id):
+        manage = [s for s in role_statements(template, function_id) if s["Action"] == "execute-api:ManageConnections"]
+        [statement] = manage
+        resource = statement["Resource"]["Fn::Join"][1]
+        assert {"Ref": next(iter(resources(template, "AWS::ApiGatewayV2::Api")))} in resource  # this API only
+        assert resource[-1] == "/prod/*/@connections/*"
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_outputs(templates, env):
+    outputs = templates[env].find_outputs("*")
+    assert {
+        "SessionsTableName",
+        "ConnectionsTableName",
+        "RateLimitsTableName",
+        "WebSocketAPIEndpoint",
+        "WebSocketApiId",
+        "WebSocketManagementEndpoint",
+    } <= set(outputs)
+
+
+def test_lambda_asset_excludes_bytecode(templates):
+    from session_infrastructure.functions import ASSET_EXCLUDES
+
+    assert "**/__pycache__" in ASSET_EXCLUDES and "**/*.pyc" in ASSET_EXCLUDES

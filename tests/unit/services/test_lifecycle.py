@@ -1,0 +1,117 @@
+"""Create, join, leave and end against moto's DynamoDB: the count rules that must never drift."""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import pytest
+
+from session_management import lifecycle
+from session_management.errors import ErrorCode, ServiceError
+from session_management.handshake import CreateSessionRequest, JoinSessionRequest
+from session_management.repositories.sessions import SessionIdTaken
+
+
+def count(dynamodb, session_id) -> int:
+    item = dynamodb.get_item(TableName="Sessions-test", Key={"sessionId": {"S": session_id}})["Item"]
+    return int(item["listenerCount"]["N"])
+
+
+@pytest.fixture
+def session(dynamodb):
+    return lifecycle.create_session(
+        CreateSessionRequest("en", "standard"), user_id="user-1", connection_id="speaker-conn"
+    )
+
+
+def join(session_id, connection_id, language="es"):
+    return lifecycle.join_session(JoinSessionRequest(session_id, language), connection_id=connection_id)
+
+
+def test_create_writes_the_session_and_the_speaker_row(dynamodb, session):
+    row = dynamodb.get_item(TableName="Connections-test", Key={"connectionId": {"S": "speaker-conn"}})["Item"]
+    assert row["role"] == {"S": "speaker"} and row["sessionId"] == {"S": session.session_id}
+    assert "targetLanguage" not in row  # speakers stay out of the listener index
+    assert count(dynamodb, session.session_id) == 0
+
+
+def test_a_repeated_connect_returns_the_same_session(dynamodb, session):
+    again = lifecycle.create_session(
+        CreateSessionRequest("en", "standard"), user_id="user-1", connection_id="speaker-conn"
+    )
+    assert again.session_id == session.session_id
+
+
+def test_id_collisions_are_retried_within_the_bound(dynamodb):
+    repos = lifecycle.repositories()
+    original = repos.sessions.create
+    calls = {"n": 0}
+
+    def collide_twice(*args):
+        calls["n"] += 1
+        if calls["n"] <= 2:
+            raise SessionIdTaken
+        return original(*args)
+
+    with mock.patch.object(repos.sessions, "create", side_effect=collide_twice):
+        lifecycle.create_session(CreateSessionRequest("en", "standard"), user_id="u", connection_id="c1")
+    assert calls["n"] == 3
+    with mock.patch.object(repos.sessions, "create", side_effect=SessionIdTaken), pytest.raises(ServiceError) as error:
+        lifecycle.create_session(CreateSessionRequest("en", "standard"), user_id="u", connection_id="c2")
+    assert error.value.code is ErrorCode.SERVICE_UNAVAILABLE
+
+
+def test_joins_are_admitted_up_to_the_cap_and_then_refused_as_full(dynamodb, session):
+    for index in range(3):
+        assert join(session.session_id, f"listener-{index}") is True
+    with pytest.raises(ServiceError) as error:
+        join(session.session_id, "listener-overflow")
+    assert error.value.code is ErrorCode.SESSION_FULL
+    assert count(dynamodb, session.session_id) == 3
+
+
+def test_a_repeated_join_is_idempotent(dynamodb, session):
+    assert join(session.session_id, "listener-1") is True
+    assert join(session.session_id, "listener-1") is False
+    assert count(dynamodb, session.session_id) == 1
+
+
+def test_unknown_and_ended_sessions_are_not_found(dynamodb, session):
+    with pytest.raises(ServiceError) as unknown:
+        join("quiet-harbor-999", "listener-1")
+    assert unknown.value.code is ErrorCode.SESSION_NOT_FOUND
+    assert lifecycle.disconnect("speaker-conn") == "session-ended"
+    with pytest.raises(ServiceError) as ended:
+        join(session.session_id, "listener-2")
+    assert ended.value.code is ErrorCode.SESSION_NOT_FOUND
+
+
+def test_leaving_decrements_once_and_never_below_zero(dynamodb, session):
+    join(session.session_id, "listener-1", "fr")
+    assert lifecycle.disconnect("listener-1") == "listener-left"
+    assert lifecycle.disconnect("listener-1") == "unknown"
+    assert count(dynamodb, session.session_id) == 0
+
+
+def test_listeners_by_language_uses_the_index(dynamodb, session):
+    for index, language in enumerate(("es", "fr", "es")):
+        join(session.session_id, f"listener-{index}", language)
+    spanish = lifecycle.repositories().connections.listeners_by_language(session.session_id, "es")
+    assert sorted(c.connection_id for c in spanish) == ["listener-0", "listener-2"]
+
+
+def test_a_stale_speaker_connection_does_not_end_the_session(dynamodb, session):
+    assert lifecycle.repositories().sessions.end(session.session_id, "someone-else", "x", 1) is False
+
+
+def test_session_creation_is_rate_limited_per_user(dynamodb, monkeypatch):
+    monkeypatch.setenv("RATE_LIMIT_SESSIONS_PER_HOUR", "2")
+    from session_management import config
+
+    config.load_settings.cache_clear()
+    for index in range(2):
+        lifecycle.create_session(CreateSessionRequest("en", "standard"), user_id="busy", connection_id=f"c{index}")
+    with pytest.raises(ServiceError) as error:
+        lifecycle.create_session(CreateSessionRequest("en", "standard"), user_id="busy", connection_id="c3")
+    assert error.value.code is ErrorCode.RATE_LIMITED
+    assert 1 <= error.value.retry_after <= 3600
