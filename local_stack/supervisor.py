@@ -45,10 +45,13 @@ class LocalStackOptions:
     lambda_concurrency: int = 8
     warm_functions: bool = True
     gateway_overrides: dict[str, Any] = field(default_factory=dict)
+    # Fixture stacks (the fidelity tests) name their own template and stage config.
+    stack: str | None = None
+    stage_config_file: str | None = None
 
     @property
     def stack_name(self) -> str:
-        return f"SessionManagement-{self.env}"
+        return self.stack or f"SessionManagement-{self.env}"
 
     @classmethod
     def load(cls, state_dir: Path) -> LocalStackOptions:
@@ -59,8 +62,9 @@ class LocalStackOptions:
         (Path(self.state_dir) / "options.json").write_text(json.dumps(asdict(self), indent=2))
 
 
-def _stage_config(env: str) -> dict[str, Any]:
-    result: dict[str, Any] = json.loads((ROOT / "infrastructure" / "config" / f"{env}.json").read_text())
+def _stage_config(options: LocalStackOptions) -> dict[str, Any]:
+    path = Path(options.stage_config_file or ROOT / "infrastructure" / "config" / f"{options.env}.json")
+    result: dict[str, Any] = json.loads(path.read_text())
     return result
 
 
@@ -97,7 +101,7 @@ class Supervisor:
     def start(self) -> dict[str, Any]:
         opts = self.options
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        config = _stage_config(opts.env)
+        config = _stage_config(opts)
         region = config.get("region", "us-east-1")
         template = StackTemplate.load(Path(opts.assembly_dir), opts.stack_name, region)
         tls = ensure_certificates(self.state_dir / "tls")
