@@ -48,17 +48,18 @@ def _json_error(status: int, error_type: str, message: str | None) -> web.Respon
     )
 
 
-class _ConnectionRateLimiter:
-    """Token bucket for new connections (the account quota of 500 per second)."""
+class _TokenBucket:
+    """Token bucket: the account's 500 new connections per second, and the stage's rate and burst."""
 
-    def __init__(self, rate: float) -> None:
+    def __init__(self, rate: float, burst: float | None = None) -> None:
         self.rate = rate
-        self.tokens = rate
+        self.capacity = burst if burst is not None else rate
+        self.tokens = self.capacity
         self.updated = time.monotonic()
 
     def allow(self) -> bool:
         now = time.monotonic()
-        self.tokens = min(self.rate, self.tokens + (now - self.updated) * self.rate)
+        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
         if self.tokens < 1:
             return False
@@ -85,7 +86,16 @@ class WebSocketGateway:
         self.connections: dict[str, Connection] = {}
         self.domain_name = f"{settings.host}:{settings.tls_ports[process_index]}"
         share = max(1, len(settings.plain_ports))
-        self._limiter = _ConnectionRateLimiter(settings.new_connections_per_second / share)
+        self._limiter = _TokenBucket(settings.new_connections_per_second / share)
+        stage_settings = api.stages.get(stage)
+        self._stage_throttle = (
+            _TokenBucket(
+                stage_settings.throttling_rate_limit / share, (stage_settings.throttling_burst_limit or 1) / share
+            )
+            if stage_settings is not None and stage_settings.throttling_rate_limit is not None
+            else None
+        )
+        self._event_log = settings.record_events_file.open("a") if settings.record_events_file else None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._shutting_down = False
 
@@ -106,6 +116,9 @@ class WebSocketGateway:
 
     async def _invoke(self, function_name: str, event: dict[str, Any], source_arn: str) -> InvocationResult:
         pool = self.pools.get(function_name)
+        if self._event_log is not None:
+            self._event_log.write(json.dumps(event) + "\n")
+            self._event_log.flush()
         if self.permissions is not None and not apigateway_may_invoke(self.permissions, function_name, source_arn):
             log.warning("API Gateway has no permission to invoke %s for %s", function_name, source_arn)
             return InvocationResult(
@@ -193,7 +206,9 @@ class WebSocketGateway:
 
     # Open connection -----------------------------------------------------------------------
     async def _serve(self, request: web.Request, connection: Connection) -> web.StreamResponse:
-        socket = web.WebSocketResponse(max_msg_size=self.settings.max_message_bytes, autoping=True)
+        # API Gateway closes with 1009 on a frame over 32 KB; browsers never fragment, so the frame limit is
+        # the message limit for them. (Fragmented messages of 32-128 KB, which AWS accepts, are refused here.)
+        socket = web.WebSocketResponse(max_msg_size=self.settings.max_frame_bytes, autoping=True)
         await socket.prepare(request)
         connection.socket = socket
         connection.state = ConnectionState.OPEN
@@ -205,6 +220,10 @@ class WebSocketGateway:
                 elif message.type is WSMsgType.BINARY:
                     self._spawn(self._dispatch(connection, message.data.decode("latin-1"), is_base64=True))
                 elif message.type is WSMsgType.ERROR:
+                    # aiohttp reports an oversized frame as an error after sending close 1009.
+                    error_code = getattr(socket.exception(), "code", None)
+                    if error_code == WSCloseCode.MESSAGE_TOO_BIG:
+                        connection.close_code, connection.close_reason = 1009, "Message too big"
                     break
         finally:
             if connection.close_code is None:
@@ -237,6 +256,12 @@ class WebSocketGateway:
         if is_base64:
             route = self.api.route_for("$default")
         request_id = new_request_id()
+        if self._stage_throttle is not None and not self._stage_throttle.allow():
+            await self._send_frame(
+                connection,
+                {"message": "Too Many Requests", "connectionId": connection.connection_id, "requestId": request_id},
+            )
+            return
         if route is None or route.function_name is None:
             await self._send_frame(
                 connection,

@@ -34,6 +34,8 @@ class GatewaySettings:
     max_post_bytes: int = 128 * 1024
     new_connections_per_second: int = 500
     schedule_time_scale: float = 1.0
+    # Tests record every event the gateway sends to a function, to validate them all against Powertools.
+    record_events_file: Path | None = None
 
     @classmethod
     def from_file(cls, path: Path) -> GatewaySettings:
@@ -54,6 +56,8 @@ class GatewaySettings:
             idle_timeout_seconds=float(raw.get("idleTimeoutSeconds", 600)),
             max_connection_seconds=float(raw.get("maxConnectionSeconds", 7200)),
             integration_timeout_seconds=float(raw.get("integrationTimeoutSeconds", 29)),
+            max_frame_bytes=int(raw.get("maxFrameBytes", 32 * 1024)),
             new_connections_per_second=int(raw.get("newConnectionsPerSecond", 500)),
             schedule_time_scale=float(raw.get("scheduleTimeScale", 1.0)),
+            record_events_file=Path(raw["recordEventsFile"]) if raw.get("recordEventsFile") else None,
         )

@@ -125,6 +125,11 @@ class FunctionPool:
 
     async def invoke(self, event: Any) -> InvocationResult:
         request_id = str(uuid.uuid4())
+        if self.spec.reserved_concurrency is not None and self._slots.locked():
+            # Reserved concurrency is a hard cap in Lambda: the invocation is throttled, not queued.
+            return InvocationResult(
+                error_type="TooManyRequestsException", error_message="Rate Exceeded.", request_id=request_id
+            )
         async with self._slots:
             started = time.monotonic()
             try:

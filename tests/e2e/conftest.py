@@ -15,6 +15,7 @@ import pytest
 
 from local_stack import cli
 from local_stack.supervisor import LocalStackOptions
+from tests.support.event_shapes import validate_recorded_events
 
 
 @pytest.fixture(scope="session")
@@ -24,12 +25,17 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         yield json.loads(Path(external).read_text())
         return
     state_dir = tmp_path_factory.mktemp("local-stack")
-    options = LocalStackOptions(state_dir=str(state_dir), lambda_concurrency=6)
+    events = state_dir / "events.jsonl"
+    options = LocalStackOptions(
+        state_dir=str(state_dir), lambda_concurrency=6, gateway_overrides={"recordEventsFile": str(events)}
+    )
     stack = cli.start(options)
     try:
         yield stack
     finally:
         cli.stop(state_dir)
+    # Every event this suite made the gateway produce must match Powertools' models.
+    assert validate_recorded_events(events) > 0
 
 
 @pytest.fixture(scope="session")

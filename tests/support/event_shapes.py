@@ -1,0 +1,32 @@
+"""Every event the local gateway sent to a function, checked against Powertools for AWS Lambda's
+parser models: an independent description of what API Gateway sends."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from aws_lambda_powertools.utilities.parser.models import (
+    APIGatewayWebSocketConnectEventModel,
+    APIGatewayWebSocketDisconnectEventModel,
+    APIGatewayWebSocketMessageEventModel,
+)
+
+MODELS = {
+    "CONNECT": APIGatewayWebSocketConnectEventModel,
+    "MESSAGE": APIGatewayWebSocketMessageEventModel,
+    "DISCONNECT": APIGatewayWebSocketDisconnectEventModel,
+}
+
+
+def validate_recorded_events(path: Path) -> int:
+    """Validate each recorded event; returns how many were checked. Raises on the first mismatch."""
+    checked = 0
+    if not path.exists():
+        return 0
+    for line in path.read_text().splitlines():
+        event = json.loads(line)
+        model = MODELS[event["requestContext"]["eventType"]]
+        model.model_validate(event)
+        checked += 1
+    return checked
