@@ -18,7 +18,7 @@ LOCAL_TEMPLATE := cdk.out/SessionManagement-local.template.json
 LAYER := build/lambda-layer/.built
 
 .PHONY: help install layer synth local-up local-down local-status token test unit-test contract-test \
-        infra-test e2e-test lint format clean
+        infra-test e2e-test fidelity-test trigger-rule lint format clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -53,8 +53,13 @@ $(LOCAL_TEMPLATE): $(SOURCES) $(LAYER) node_modules/.installed $(VENV)/.installe
 	$(CDK) synth -c env=local --quiet
 	touch $@
 
-local-up: install $(LOCAL_TEMPLATE) ## Start the local stack in the background and print its endpoints
+BACKEND ?= embedded
+local-up: install $(LOCAL_TEMPLATE) ## Start the local stack and print its endpoints (BACKEND=localstack: see docs)
+ifeq ($(BACKEND),localstack)
+	@scripts/localstack-up.sh
+else
 	@$(PY) -m local_stack up
+endif
 
 local-down: ## Stop the local stack started by local-up
 	@$(PY) -m local_stack down
@@ -74,8 +79,14 @@ contract-test: install ## Validate the schemas, their examples and that every em
 infra-test: install $(LAYER) ## CDK assertion tests on the synthesized template
 	$(PY) -m pytest tests/infrastructure -q
 
-e2e-test: install $(LOCAL_TEMPLATE) ## End-to-end tests against a fresh local stack
+e2e-test: install $(LOCAL_TEMPLATE) ## End-to-end tests against a fresh local stack (or E2E_STACK_JSON=...)
 	$(PY) -m pytest tests/e2e -q
+
+fidelity-test: install $(LOCAL_TEMPLATE) ## The local stack's AWS fidelity tests (probe stacks)
+	$(PY) -m pytest tests/fidelity -q
+
+trigger-rule: ## Run an EventBridge schedule rule's targets now (RULE=name)
+	@$(PY) -m local_stack trigger-rule $(RULE)
 
 test: install $(LOCAL_TEMPLATE) ## All tests: unit, contract, infrastructure and end-to-end
 	$(PY) -m pytest tests -q --durations=10

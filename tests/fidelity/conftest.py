@@ -54,6 +54,9 @@ def strict(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
 @pytest.fixture(scope="session")
 def probe_table(probe: dict[str, Any]) -> Any:
     return boto3.client(
-        "dynamodb", endpoint_url=probe["dynamodbEndpoint"], region_name="us-east-1",
-        aws_access_key_id="local", aws_secret_access_key="local",
+        "dynamodb",
+        endpoint_url=probe["dynamodbEndpoint"],
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
     )

@@ -20,8 +20,15 @@ def _invocation_uri(function_logical_id: str) -> dict[str, Any]:
     return {
         "Fn::Join": [
             "",
-            ["arn:", {"Ref": "AWS::Partition"}, ":apigateway:", {"Ref": "AWS::Region"},
-             ":lambda:path/2015-03-31/functions/", _arn(function_logical_id), "/invocations"],
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":apigateway:",
+                {"Ref": "AWS::Region"},
+                ":lambda:path/2015-03-31/functions/",
+                _arn(function_logical_id),
+                "/invocations",
+            ],
         ]
     }
 
@@ -72,7 +79,10 @@ def build(
             "TimeToLiveSpecification": {"AttributeName": "ttl", "Enabled": True},
         },
     }
-    for role, actions in {"ProbeRole": ["dynamodb:PutItem", "dynamodb:GetItem"], "NarrowRole": ["dynamodb:GetItem"]}.items():
+    for role, actions in {
+        "ProbeRole": ["dynamodb:PutItem", "dynamodb:GetItem"],
+        "NarrowRole": ["dynamodb:GetItem"],
+    }.items():
         resources[role] = {
             "Type": "AWS::IAM::Role",
             "Properties": {"RoleName": role.lower(), "AssumeRolePolicyDocument": {"Statement": []}},
@@ -89,8 +99,10 @@ def build(
                         {
                             "Effect": "Allow",
                             "Action": "execute-api:ManageConnections",
-                            "Resource": {"Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:"
-                                                    "${ProbeApi}/prod/*/@connections/*"},
+                            "Resource": {
+                                "Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:"
+                                "${ProbeApi}/prod/*/@connections/*"
+                            },
                         },
                     ],
                 },
@@ -98,7 +110,11 @@ def build(
         }
     resources["ProbeApi"] = {
         "Type": "AWS::ApiGatewayV2::Api",
-        "Properties": {"Name": "probe-api", "ProtocolType": "WEBSOCKET", "RouteSelectionExpression": "$request.body.action"},
+        "Properties": {
+            "Name": "probe-api",
+            "ProtocolType": "WEBSOCKET",
+            "RouteSelectionExpression": "$request.body.action",
+        },
     }
     resources["ProbeAuthorizer"] = {
         "Type": "AWS::ApiGatewayV2::Authorizer",
@@ -126,8 +142,11 @@ def build(
         integration, route = f"Integration{index}", f"Route{index}"
         resources[integration] = {
             "Type": "AWS::ApiGatewayV2::Integration",
-            "Properties": {"ApiId": {"Ref": "ProbeApi"}, "IntegrationType": "AWS_PROXY",
-                           "IntegrationUri": _invocation_uri(f"{function}Function")},
+            "Properties": {
+                "ApiId": {"Ref": "ProbeApi"},
+                "IntegrationType": "AWS_PROXY",
+                "IntegrationUri": _invocation_uri(f"{function}Function"),
+            },
         }
         props: dict[str, Any] = {
             "ApiId": {"Ref": "ProbeApi"},
@@ -153,7 +172,9 @@ def build(
                 "Action": "lambda:InvokeFunction",
                 "FunctionName": _arn(f"{function}Function"),
                 "Principal": "apigateway.amazonaws.com",
-                "SourceArn": {"Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${ProbeApi}/*"},
+                "SourceArn": {
+                    "Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${ProbeApi}/*"
+                },
             },
         }
     resources["ProbeStage"] = {
@@ -178,6 +199,13 @@ def build(
     path = assembly_dir / f"{STACK_NAME}.template.json"
     path.write_text(json.dumps({"Resources": resources}, indent=1))
     config = assembly_dir / "stage-config.json"
-    config.write_text(json.dumps({"region": "us-east-1", "cognitoUserPoolId": "us-east-1_Pr0bePool",
-                                  "cognitoClientId": "probeclient000000000000000a"}))
+    config.write_text(
+        json.dumps(
+            {
+                "region": "us-east-1",
+                "cognitoUserPoolId": "us-east-1_Pr0bePool",
+                "cognitoClientId": "probeclient000000000000000a",
+            }
+        )
+    )
     return config

@@ -130,9 +130,7 @@ def test_connect_handler_status_is_the_handshake_status(probe):
 # Authorizer ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("mode", "status"), [("unauthorized", 401), ("deny", 403), ("elsewhere", 403), ("error", 500)]
-)
+@pytest.mark.parametrize(("mode", "status"), [("unauthorized", 401), ("deny", 403), ("elsewhere", 403), ("error", 500)])
 def test_authorizer_outcomes(probe, mode, status):
     assert status_of_refusal(probe, authz=mode) == status
 
@@ -175,9 +173,12 @@ def test_event_fields_are_awss_and_stable_across_a_connection(probe, probe_table
     assert context["domainName"] == probe["managementApiTlsUrl"].removeprefix("https://").removesuffix("/prod")
     connect_event = recorded(probe_table, "connect", connection_id)
     assert connect_event["queryStringParameters"] == {"flavour": "vanilla"}
-    connected_at = {connect_event["requestContext"]["connectedAt"], context["connectedAt"],
-                    second["requestContext"]["connectedAt"],
-                    recorded(probe_table, "disconnect", connection_id)["requestContext"]["connectedAt"]}
+    connected_at = {
+        connect_event["requestContext"]["connectedAt"],
+        context["connectedAt"],
+        second["requestContext"]["connectedAt"],
+        recorded(probe_table, "disconnect", connection_id)["requestContext"]["connectedAt"],
+    }
     assert len(connected_at) == 1
 
 
@@ -322,7 +323,9 @@ def test_schedule_rules_run_time_scaled_and_on_demand(probe, probe_table):
     from local_stack import cli
 
     def scheduled_items() -> list[dict[str, Any]]:
-        return [i for i in probe_table.scan(TableName="Probe-fidelity")["Items"] if i["id"]["S"].startswith("scheduled#")]
+        return [
+            i for i in probe_table.scan(TableName="Probe-fidelity")["Items"] if i["id"]["S"].startswith("scheduled#")
+        ]
 
     deadline = time.monotonic() + 15
     while not scheduled_items() and time.monotonic() < deadline:
@@ -342,8 +345,12 @@ def test_new_connections_beyond_the_account_rate_get_429(tmp_path):
 
     config = probe_stack.build(tmp_path / "assembly")
     options = LocalStackOptions(
-        state_dir=str(tmp_path / "state"), assembly_dir=str(tmp_path / "assembly"), stack=probe_stack.STACK_NAME,
-        stage_config_file=str(config), warm_functions=False, gateway_overrides={"newConnectionsPerSecond": 2},
+        state_dir=str(tmp_path / "state"),
+        assembly_dir=str(tmp_path / "assembly"),
+        stack=probe_stack.STACK_NAME,
+        stage_config_file=str(config),
+        warm_functions=False,
+        gateway_overrides={"newConnectionsPerSecond": 2},
     )
     stack = cli.start(options)
     try:
@@ -360,3 +367,13 @@ def test_new_connections_beyond_the_account_rate_get_429(tmp_path):
         assert 429 in statuses and 101 in statuses
     finally:
         cli.stop(tmp_path / "state")
+
+
+def test_dynamodb_ttl_really_expires_items(probe_table):
+    """TTL is enabled from the template's TimeToLiveSpecification; DynamoDB Local deletes expired items."""
+    key = {"id": {"S": "ttl-probe"}}
+    probe_table.put_item(TableName="Probe-fidelity", Item={**key, "ttl": {"N": str(int(time.time()) - 60)}})
+    deadline = time.monotonic() + 90
+    while "Item" in probe_table.get_item(TableName="Probe-fidelity", Key=key):
+        assert time.monotonic() < deadline, "expired item still present after 90 s"
+        time.sleep(0.5)

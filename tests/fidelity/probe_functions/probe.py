@@ -23,7 +23,9 @@ def _record(kind: str, event: dict[str, Any]) -> None:
 
 def _management(event: dict[str, Any], scheme: str = "https") -> Any:
     context = event["requestContext"]
-    return boto3.client("apigatewaymanagementapi", endpoint_url=f"{scheme}://{context['domainName']}/{context['stage']}")
+    return boto3.client(
+        "apigatewaymanagementapi", endpoint_url=f"{scheme}://{context['domainName']}/{context['stage']}"
+    )
 
 
 def authorize(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -39,8 +41,9 @@ def authorize(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "principalId": "probe-user",
         "policyDocument": {
             "Version": "2012-10-17",
-            "Statement": [{"Action": "execute-api:Invoke", "Effect": "Deny" if mode == "deny" else "Allow",
-                           "Resource": resource}],
+            "Statement": [
+                {"Action": "execute-api:Invoke", "Effect": "Deny" if mode == "deny" else "Allow", "Resource": resource}
+            ],
         },
         "context": {"userId": "u-1", "count": 3, "flag": True},
     }
@@ -62,8 +65,8 @@ def connect(event: dict[str, Any], context: Any) -> dict[str, Any]:
         except ClientError as exc:
             outcome = exc.response["Error"]["Code"]
         boto3.client("dynamodb").put_item(
-            TableName=TABLE, Item={"id": {"S": f"post-self#{event['requestContext']['connectionId']}"},
-                                   "event": {"S": outcome}}
+            TableName=TABLE,
+            Item={"id": {"S": f"post-self#{event['requestContext']['connectionId']}"}, "event": {"S": outcome}},
         )
     _record("connect", event)
     return {"statusCode": 200}
@@ -104,13 +107,18 @@ def manage(event: dict[str, Any], context: Any) -> dict[str, Any]:
         client = _management(event, body.get("scheme", "https"))
         if body.get("op") == "get":
             info = client.get_connection(ConnectionId=body.get("target", connection_id))
-            outcome: Any = {"connectedAt": info["ConnectedAt"].isoformat(), "lastActiveAt": info["LastActiveAt"].isoformat(),
-                            "identity": info["Identity"]}
+            outcome: Any = {
+                "connectedAt": info["ConnectedAt"].isoformat(),
+                "lastActiveAt": info["LastActiveAt"].isoformat(),
+                "identity": info["Identity"],
+            }
         elif body.get("op") == "delete":
             client.delete_connection(ConnectionId=body.get("target", connection_id))
             outcome = "deleted"
         else:
-            client.post_to_connection(ConnectionId=body.get("target", connection_id), Data=body.get("data", "hi").encode())
+            client.post_to_connection(
+                ConnectionId=body.get("target", connection_id), Data=body.get("data", "hi").encode()
+            )
             outcome = "posted"
     except ClientError as exc:
         outcome = exc.response["Error"]["Code"]
