@@ -15,6 +15,8 @@ TOKEN_USER := $(if $(filter command line,$(origin USER)),$(USER),dev-speaker)
 
 SOURCES := $(shell find services infrastructure contracts -type f \( -name '*.py' -o -name '*.json' \) -not -path '*/__pycache__/*' 2>/dev/null)
 LOCAL_TEMPLATE := cdk.out/SessionManagement-local.template.json
+# The lifecycle tests run a stage whose timings are seconds (infrastructure/config/e2e.json).
+E2E_TEMPLATE := cdk.out-e2e/SessionManagement-e2e.template.json
 LAYER := build/lambda-layer/.built
 
 .PHONY: help install layer synth local-up local-down local-status token test unit-test contract-test \
@@ -54,6 +56,10 @@ $(LOCAL_TEMPLATE): $(SOURCES) $(LAYER) node_modules/.installed $(VENV)/.installe
 	touch $@
 
 BACKEND ?= embedded
+$(E2E_TEMPLATE): $(SOURCES) $(LAYER) node_modules/.installed $(VENV)/.installed cdk.json
+	$(CDK) synth -c env=e2e --quiet --output cdk.out-e2e
+	touch $@
+
 local-up: install $(LOCAL_TEMPLATE) ## Start the local stack and print its endpoints (BACKEND=localstack: see docs)
 ifeq ($(BACKEND),localstack)
 	@scripts/localstack-up.sh
@@ -79,16 +85,16 @@ contract-test: install ## Validate the schemas, their examples and that every em
 infra-test: install $(LAYER) ## CDK assertion tests on the synthesized template
 	$(PY) -m pytest tests/infrastructure -q
 
-e2e-test: install $(LOCAL_TEMPLATE) ## End-to-end tests against a fresh local stack (or E2E_STACK_JSON=...)
+e2e-test: install $(LOCAL_TEMPLATE) $(E2E_TEMPLATE) ## End-to-end tests against a fresh local stack (or E2E_STACK_JSON=...)
 	$(PY) -m pytest tests/e2e -q
 
-fidelity-test: install $(LOCAL_TEMPLATE) ## The local stack's AWS fidelity tests (probe stacks)
+fidelity-test: install $(LOCAL_TEMPLATE) $(E2E_TEMPLATE) ## The local stack's AWS fidelity tests (probe stacks)
 	$(PY) -m pytest tests/fidelity -q
 
 trigger-rule: ## Run an EventBridge schedule rule's targets now (RULE=name)
 	@$(PY) -m local_stack trigger-rule $(RULE)
 
-test: install $(LOCAL_TEMPLATE) ## All tests: unit, contract, infrastructure and end-to-end
+test: install $(LOCAL_TEMPLATE) $(E2E_TEMPLATE) ## All tests: unit, contract, infrastructure and end-to-end
 	$(PY) -m pytest tests -q --durations=10
 
 lint: install ## ruff and mypy
@@ -101,4 +107,4 @@ format: install ## Format and autofix
 	$(VENV)/bin/ruff check --fix .
 
 clean: local-down ## Remove build outputs (keeps .venv and node_modules)
-	rm -rf cdk.out build .local reports .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out cdk.out-e2e build .local reports .pytest_cache .mypy_cache .ruff_cache

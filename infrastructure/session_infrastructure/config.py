@@ -24,12 +24,15 @@ class StageConfig:
     cognito_user_pool_id: str
     cognito_client_id: str
     region: str = "us-east-1"
-    session_max_duration_hours: int = 2
-    connection_refresh_minutes: int = 100
-    connection_warning_minutes: int = 105
+    session_max_duration_hours: float = 2
+    connection_refresh_minutes: float = 100
+    connection_warning_minutes: float = 105
     max_listeners_per_session: int = 500
     max_active_sessions: int = 100
-    data_retention_hours: int = 12
+    data_retention_hours: float = 12
+    heartbeat_timeout_seconds: float = 90
+    speaker_reconnect_grace_seconds: float = 60
+    fanout_concurrency: int = 32
     rate_limit_sessions_per_hour: int = 50
     rate_limit_listener_joins_per_min: int = 10
     rate_limit_connection_attempts_per_min: int = 20
@@ -62,9 +65,11 @@ def parse(raw: dict[str, Any], source: str) -> StageConfig:
         if key not in raw:
             continue
         value = raw[key]
-        expected = int if field.type in ("int", int) else str
+        expected = {"int": int, "float": float}.get(str(field.type), str)
         if expected is int and (isinstance(value, bool) or not isinstance(value, int)):
             raise ConfigError(f"{source}: {key} must be an integer, got {value!r}")
+        if expected is float and (isinstance(value, bool) or not isinstance(value, int | float) or value <= 0):
+            raise ConfigError(f"{source}: {key} must be a positive number, got {value!r}")
         if expected is str and not isinstance(value, str):
             raise ConfigError(f"{source}: {key} must be a string, got {value!r}")
         values[field.name] = value

@@ -33,7 +33,7 @@ _RETENTION_DAYS = {
 }
 
 
-def log_retention_for(hours: int) -> logs.RetentionDays:
+def log_retention_for(hours: float) -> logs.RetentionDays:
     """12 hours -> ONE_DAY: there is no 12-hour retention, and less than asked would lose data early."""
     for days, retention in sorted(_RETENTION_DAYS.items()):
         if days * 24 >= hours:
@@ -68,7 +68,7 @@ def function_specs(env: str) -> list[FunctionSpec]:
             f"{module}.connection.handler",
             256,
             30,
-            "$connect: creates sessions and admits listeners",
+            "$connect and the createSession/joinSession messages",
         ),
         FunctionSpec(
             "heartbeat",
@@ -84,7 +84,39 @@ def function_specs(env: str) -> list[FunctionSpec]:
             f"{module}.disconnect.handler",
             256,
             30,
-            "$disconnect: removes listeners and ends sessions",
+            "$disconnect: removes listeners, starts the speaker's reconnect grace window",
+        ),
+        FunctionSpec(
+            "refresh",
+            f"session-refresh-handler-{env}",
+            f"{module}.refresh.handler",
+            256,
+            30,
+            "refreshConnection message: a new connection takes over before the 2-hour limit",
+        ),
+        FunctionSpec(
+            "control",
+            f"session-control-handler-{env}",
+            f"{module}.control.handler",
+            256,
+            30,
+            "speakerControl and listenerControl, with the broadcast fan-out",
+        ),
+        FunctionSpec(
+            "status",
+            f"session-status-handler-{env}",
+            f"{module}.status.handler",
+            256,
+            60,
+            "getSessionStatus, and the periodic reconcile/status job (EventBridge, every minute)",
+        ),
+        FunctionSpec(
+            "default",
+            f"session-default-handler-{env}",
+            f"{module}.default.handler",
+            128,
+            10,
+            "$default: INVALID_MESSAGE for anything unrouted",
         ),
     ]
 
@@ -156,6 +188,9 @@ class SessionFunctions(Construct):
             "RATE_LIMIT_LISTENER_JOINS_PER_MIN": str(c.rate_limit_listener_joins_per_min),
             "RATE_LIMIT_CONNECTION_ATTEMPTS_PER_MIN": str(c.rate_limit_connection_attempts_per_min),
             "RATE_LIMIT_HEARTBEATS_PER_MIN": str(c.rate_limit_heartbeats_per_min),
+            "HEARTBEAT_TIMEOUT_SECONDS": str(c.heartbeat_timeout_seconds),
+            "SPEAKER_RECONNECT_GRACE_SECONDS": str(c.speaker_reconnect_grace_seconds),
+            "FANOUT_CONCURRENCY": str(c.fanout_concurrency),
             "POWERTOOLS_SERVICE_NAME": "session-management",
             "POWERTOOLS_METRICS_NAMESPACE": "SessionManagement",
             "LOG_LEVEL": c.log_level,
@@ -170,15 +205,20 @@ class SessionFunctions(Construct):
         connections = self.tables.connections.table_arn
         by_language = f"{connections}/index/{CONNECTIONS_BY_LANGUAGE_INDEX}"
         rate_limits = self.tables.rate_limits.table_arn
-        item_actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"]
-        self._grant("connection", item_actions, [sessions, connections])
-        self._grant("connection", ["dynamodb:Query"], [by_language])
-        self._grant("connection", ["dynamodb:UpdateItem"], [rate_limits])
-        self._grant(
-            "disconnect",
-            ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"],
-            [sessions, connections],
-        )
+        read_write = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"]
+        for key in ("connection", "refresh"):
+            self._grant(key, read_write, [sessions, connections])
+            self._grant(key, ["dynamodb:Query"], [by_language])
+            self._grant(key, ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"], [rate_limits])
+        leave = ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"]
+        self._grant("disconnect", leave, [sessions, connections])
+        self._grant("disconnect", ["dynamodb:Query"], [by_language])
+        self._grant("control", leave, [sessions, connections])
+        self._grant("control", ["dynamodb:Query"], [by_language])
+        self._grant("control", ["dynamodb:PutItem"], [rate_limits])
+        self._grant("status", [*leave, "dynamodb:Scan"], [sessions, connections])
+        self._grant("status", ["dynamodb:Query"], [by_language])
+        self._grant("status", ["dynamodb:UpdateItem"], [rate_limits])
         # The connection handler delivers sessionCreated by invoking itself asynchronously; the ARN
         # is built from the fixed name because a GetAtt on itself would be a dependency cycle.
         own_arn = Stack.of(self).format_arn(

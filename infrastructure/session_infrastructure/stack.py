@@ -10,6 +10,7 @@ from constructs import Construct
 
 from session_infrastructure.config import StageConfig
 from session_infrastructure.functions import SessionFunctions
+from session_infrastructure.schedule import PeriodicJob
 from session_infrastructure.tables import SessionTables
 from session_infrastructure.websocket_api import STAGE_NAME, SessionWebSocketApi
 
@@ -22,6 +23,7 @@ class SessionManagementStack(Stack):
         self.tables = SessionTables(self, "Tables", config=config)
         self.functions = SessionFunctions(self, "Functions", config=config, tables=self.tables, layer_dir=layer_dir)
         self.websocket = SessionWebSocketApi(self, "WebSocket", config=config, functions=self.functions)
+        self.periodic_job = PeriodicJob(self, "PeriodicJob", config=config, function=self.functions.functions["status"])
 
         api_id = self.websocket.api.api_id
         outputs = {

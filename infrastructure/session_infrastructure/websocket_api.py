@@ -39,12 +39,24 @@ class SessionWebSocketApi(Construct):
                 integration=integrations.WebSocketLambdaIntegration("DisconnectIntegration", fns["disconnect"]),
             ),
         )
-        # The ack travels back as the route response: no @connections call, no DynamoDB access.
-        self.api.add_route(
-            "heartbeat",
-            integration=integrations.WebSocketLambdaIntegration("HeartbeatIntegration", fns["heartbeat"]),
-            return_response=True,
-        )
+        # Answers travel back as route responses: no @connections call needed to reply.
+        message_routes = {
+            "heartbeat": "heartbeat",
+            "createSession": "connection",
+            "joinSession": "connection",
+            "refreshConnection": "refresh",
+            "speakerControl": "control",
+            "listenerControl": "control",
+            "getSessionStatus": "status",
+            "$default": "default",
+        }
+        integrations_by_function: dict[str, integrations.WebSocketLambdaIntegration] = {}
+        for route_key, key in message_routes.items():
+            if key not in integrations_by_function:
+                integrations_by_function[key] = integrations.WebSocketLambdaIntegration(
+                    f"{key.capitalize()}MessageIntegration", fns[key]
+                )
+            self.api.add_route(route_key, integration=integrations_by_function[key], return_response=True)
         self.stage = apigwv2.WebSocketStage(
             self,
             "Stage",
@@ -55,5 +67,5 @@ class SessionWebSocketApi(Construct):
                 rate_limit=config.throttling_rate_limit, burst_limit=config.throttling_burst_limit
             ),
         )
-        for key in ("connection", "disconnect"):
+        for key in ("connection", "disconnect", "refresh", "control", "status"):
             self.stage.grant_management_api_access(fns[key])

@@ -15,6 +15,10 @@ def _int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
+def _float(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
 @dataclass(frozen=True)
 class Settings:
     env_name: str
@@ -26,13 +30,17 @@ class Settings:
     cognito_client_id: str
     max_listeners_per_session: int
     max_active_sessions: int
-    session_max_duration_hours: int
-    connection_refresh_minutes: int
-    connection_warning_minutes: int
-    data_retention_hours: int
+    session_max_duration_hours: float
+    connection_refresh_minutes: float
+    connection_warning_minutes: float
+    data_retention_hours: float
     rate_limit_sessions_per_hour: int
     rate_limit_listener_joins_per_min: int
     rate_limit_connection_attempts_per_min: int
+    rate_limit_heartbeats_per_min: int
+    heartbeat_timeout_seconds: float
+    speaker_reconnect_grace_seconds: float
+    fanout_concurrency: int
 
     @property
     def cognito_issuer(self) -> str:
@@ -52,11 +60,15 @@ def load_settings() -> Settings:
         cognito_client_id=os.environ.get("COGNITO_CLIENT_ID", ""),
         max_listeners_per_session=_int("MAX_LISTENERS_PER_SESSION", 500),
         max_active_sessions=_int("MAX_ACTIVE_SESSIONS", 100),
-        session_max_duration_hours=_int("SESSION_MAX_DURATION_HOURS", 2),
-        connection_refresh_minutes=_int("CONNECTION_REFRESH_MINUTES", 100),
-        connection_warning_minutes=_int("CONNECTION_WARNING_MINUTES", 105),
-        data_retention_hours=_int("DATA_RETENTION_HOURS", 12),
+        session_max_duration_hours=_float("SESSION_MAX_DURATION_HOURS", 2),
+        connection_refresh_minutes=_float("CONNECTION_REFRESH_MINUTES", 100),
+        connection_warning_minutes=_float("CONNECTION_WARNING_MINUTES", 105),
+        data_retention_hours=_float("DATA_RETENTION_HOURS", 12),
         rate_limit_sessions_per_hour=_int("RATE_LIMIT_SESSIONS_PER_HOUR", 50),
         rate_limit_listener_joins_per_min=_int("RATE_LIMIT_LISTENER_JOINS_PER_MIN", 10),
         rate_limit_connection_attempts_per_min=_int("RATE_LIMIT_CONNECTION_ATTEMPTS_PER_MIN", 20),
+        rate_limit_heartbeats_per_min=_int("RATE_LIMIT_HEARTBEATS_PER_MIN", 2),
+        heartbeat_timeout_seconds=_float("HEARTBEAT_TIMEOUT_SECONDS", 90),
+        speaker_reconnect_grace_seconds=_float("SPEAKER_RECONNECT_GRACE_SECONDS", 60),
+        fanout_concurrency=_int("FANOUT_CONCURRENCY", 32),
     )

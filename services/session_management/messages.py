@@ -9,7 +9,23 @@ from typing import Any
 from session_management import contracts
 from session_management.errors import ErrorCode, ServiceError
 
-EMITTED_MESSAGE_TYPES: frozenset[str] = frozenset({"sessionCreated", "heartbeatAck", "error"})
+EMITTED_MESSAGE_TYPES: frozenset[str] = frozenset(
+    {
+        "sessionCreated",
+        "sessionJoined",
+        "heartbeatAck",
+        "error",
+        "broadcastStateChanged",
+        "controlAcknowledged",
+        "sessionStatus",
+        "connectionRefreshRequired",
+        "connectionWarning",
+        "connectionRefreshComplete",
+        "speakerDisconnected",
+        "speakerReconnected",
+        "sessionEnded",
+    }
+)
 
 
 def now_ms() -> int:
@@ -70,3 +86,121 @@ def from_service_error(exc: ServiceError, request_id: str | None = None) -> dict
         retry_after=exc.retry_after,
         request_id=request_id,
     )
+
+
+def _message(message_type: str, request_id: str | None = None, **fields: Any) -> dict[str, Any]:
+    message: dict[str, Any] = {"type": message_type, **{k: v for k, v in fields.items() if v is not None}}
+    message["timestamp"] = now_ms()
+    if request_id is not None:
+        message["requestId"] = request_id
+    return _checked(message)
+
+
+def session_joined(
+    *,
+    session_id: str,
+    target_language: str,
+    source_language: str,
+    connection_id: str,
+    listener_count: int,
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    return _message(
+        "sessionJoined",
+        request_id,
+        sessionId=session_id,
+        targetLanguage=target_language,
+        sourceLanguage=source_language,
+        connectionId=connection_id,
+        listenerCount=listener_count,
+    )
+
+
+def broadcast_state_changed(*, session_id: str, state: dict[str, Any]) -> dict[str, Any]:
+    return _message("broadcastStateChanged", sessionId=session_id, state=state)
+
+
+def control_acknowledged(
+    *,
+    control: str,
+    session_id: str | None = None,
+    state: dict[str, Any] | None = None,
+    target_language: str | None = None,
+    notified: int | None = None,
+    failed: int | None = None,
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    return _message(
+        "controlAcknowledged",
+        request_id,
+        control=control,
+        sessionId=session_id,
+        state=state,
+        targetLanguage=target_language,
+        listenersNotified=notified,
+        listenersFailed=failed,
+    )
+
+
+def session_status(
+    *,
+    session_id: str,
+    is_active: bool,
+    listener_count: int,
+    broadcast_state: dict[str, Any],
+    language_distribution: dict[str, int] | None = None,
+    created_at: int | None = None,
+    expires_at: int | None = None,
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    return _message(
+        "sessionStatus",
+        request_id,
+        sessionId=session_id,
+        isActive=is_active,
+        listenerCount=listener_count,
+        languageDistribution=language_distribution,
+        broadcastState=broadcast_state,
+        createdAt=created_at,
+        expiresAt=expires_at,
+    )
+
+
+def connection_refresh_required(
+    *, session_id: str, role: str, refresh_by: int, target_language: str | None = None
+) -> dict[str, Any]:
+    return _message(
+        "connectionRefreshRequired",
+        sessionId=session_id,
+        role=role,
+        targetLanguage=target_language,
+        refreshBy=refresh_by,
+    )
+
+
+def connection_warning(*, session_id: str, remaining_seconds: int) -> dict[str, Any]:
+    return _message("connectionWarning", sessionId=session_id, remainingSeconds=max(0, remaining_seconds))
+
+
+def connection_refresh_complete(
+    *, session_id: str, role: str, connection_id: str, target_language: str | None = None
+) -> dict[str, Any]:
+    return _message(
+        "connectionRefreshComplete",
+        sessionId=session_id,
+        role=role,
+        connectionId=connection_id,
+        targetLanguage=target_language,
+    )
+
+
+def speaker_disconnected(*, session_id: str, reconnect_deadline: int) -> dict[str, Any]:
+    return _message("speakerDisconnected", sessionId=session_id, reconnectDeadline=reconnect_deadline)
+
+
+def speaker_reconnected(*, session_id: str) -> dict[str, Any]:
+    return _message("speakerReconnected", sessionId=session_id)
+
+
+def session_ended(*, session_id: str, reason: str) -> dict[str, Any]:
+    return _message("sessionEnded", sessionId=session_id, reason=reason)

@@ -1,13 +1,20 @@
-"""The Sessions table: one item per session, created together with its speaker's connection row."""
+"""The Sessions table: one item per session, created together with its speaker's connection row.
+
+The speaker's connection is swapped, marked disconnected and the session ended only under
+conditions on `speakerConnectionId`, so a stale connection (an old one closing after a refresh)
+can never end a session or steal it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from session_management.repositories.errors import cancellation_codes, dynamodb_errors, error_code
+from session_management.repositories.errors import cancellation_codes, dynamodb_errors, error_code, retry_on_conflict
+
+ACTIVE_SESSIONS_KEY = "activeSessions"
 
 
 class SessionIdTaken(Exception):
@@ -16,6 +23,40 @@ class SessionIdTaken(Exception):
 
 class ConnectionAlreadyRegistered(Exception):
     """A repeated $connect for a connection that already created its session."""
+
+
+class TooManyActiveSessions(Exception):
+    """maxActiveSessions sessions are active."""
+
+
+class NotTheSpeaker(Exception):
+    """The session is not active, or belongs to another user or connection."""
+
+
+@dataclass(frozen=True)
+class BroadcastState:
+    is_paused: bool = False
+    is_muted: bool = False
+    volume: float = 1.0
+
+    def to_message(self) -> dict[str, Any]:
+        return {"isPaused": self.is_paused, "isMuted": self.is_muted, "volume": self.volume}
+
+    def to_attribute(self) -> dict[str, Any]:
+        return {
+            "M": {
+                "isPaused": {"BOOL": self.is_paused},
+                "isMuted": {"BOOL": self.is_muted},
+                "volume": {"N": repr(self.volume)},
+            }
+        }
+
+    @classmethod
+    def from_attribute(cls, value: dict[str, Any] | None) -> BroadcastState:
+        if not value:
+            return cls()
+        fields = value["M"]
+        return cls(fields["isPaused"]["BOOL"], fields["isMuted"]["BOOL"], float(fields["volume"]["N"]))
 
 
 @dataclass(frozen=True)
@@ -28,8 +69,12 @@ class Session:
     created_at_ms: int
     expires_at_ms: int
     ttl_epoch_seconds: int
+    management_endpoint: str = ""
     is_active: bool = True
     listener_count: int = 0
+    broadcast_state: BroadcastState = field(default_factory=BroadcastState)
+    speaker_disconnected_at_ms: int | None = None
+    end_reason: str | None = None
 
     def to_item(self) -> dict[str, Any]:
         return {
@@ -41,12 +86,15 @@ class Session:
             "createdAt": {"N": str(self.created_at_ms)},
             "sessionExpiresAt": {"N": str(self.expires_at_ms)},
             "expiresAt": {"N": str(self.ttl_epoch_seconds)},
+            "managementEndpoint": {"S": self.management_endpoint},
             "isActive": {"BOOL": self.is_active},
             "listenerCount": {"N": str(self.listener_count)},
+            "broadcastState": self.broadcast_state.to_attribute(),
         }
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> Session:
+        disconnected = item.get("speakerDisconnectedAt", {}).get("N")
         return cls(
             session_id=item["sessionId"]["S"],
             speaker_connection_id=item["speakerConnectionId"]["S"],
@@ -56,47 +104,70 @@ class Session:
             created_at_ms=int(item["createdAt"]["N"]),
             expires_at_ms=int(item["sessionExpiresAt"]["N"]),
             ttl_epoch_seconds=int(item["expiresAt"]["N"]),
+            management_endpoint=item.get("managementEndpoint", {}).get("S", ""),
             is_active=bool(item["isActive"]["BOOL"]),
             listener_count=int(item["listenerCount"]["N"]),
+            broadcast_state=BroadcastState.from_attribute(item.get("broadcastState")),
+            speaker_disconnected_at_ms=int(disconnected) if disconnected else None,
+            end_reason=item.get("endReason", {}).get("S"),
         )
 
 
 class SessionRepository:
-    def __init__(self, client: Any, sessions_table: str, connections_table: str) -> None:
+    def __init__(self, client: Any, sessions_table: str, connections_table: str, rate_limits_table: str = "") -> None:
         self.client = client
         self.sessions_table = sessions_table
         self.connections_table = connections_table
+        self.rate_limits_table = rate_limits_table
 
-    def create(self, session: Session, speaker_row: dict[str, Any]) -> None:
-        """Session and speaker connection row in one transaction: neither exists without the other."""
+    def _active_counter(self, delta: int, max_active: int | None = None) -> dict[str, Any]:
+        update: dict[str, Any] = {
+            "TableName": self.rate_limits_table,
+            "Key": {"identifier": {"S": ACTIVE_SESSIONS_KEY}},
+            "UpdateExpression": "ADD #count :delta",
+            "ExpressionAttributeNames": {"#count": "count"},
+            "ExpressionAttributeValues": {":delta": {"N": str(delta)}},
+        }
+        if max_active is not None:
+            update["ConditionExpression"] = "attribute_not_exists(#count) OR #count < :max"
+            update["ExpressionAttributeValues"][":max"] = {"N": str(max_active)}
+        else:
+            update["ConditionExpression"] = "#count > :zero"
+            update["ExpressionAttributeValues"][":zero"] = {"N": "0"}
+        return {"Update": update}
+
+    def create(self, session: Session, speaker_row: dict[str, Any], max_active: int) -> None:
+        """Session, speaker row and the active-session count in one transaction."""
+        items = [
+            {
+                "Put": {
+                    "TableName": self.sessions_table,
+                    "Item": session.to_item(),
+                    "ConditionExpression": "attribute_not_exists(sessionId)",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self.connections_table,
+                    "Item": speaker_row,
+                    "ConditionExpression": "attribute_not_exists(connectionId)",
+                }
+            },
+            self._active_counter(+1, max_active),
+        ]
         try:
             with dynamodb_errors():
-                self.client.transact_write_items(
-                    TransactItems=[
-                        {
-                            "Put": {
-                                "TableName": self.sessions_table,
-                                "Item": session.to_item(),
-                                "ConditionExpression": "attribute_not_exists(sessionId)",
-                            }
-                        },
-                        {
-                            "Put": {
-                                "TableName": self.connections_table,
-                                "Item": speaker_row,
-                                "ConditionExpression": "attribute_not_exists(connectionId)",
-                            }
-                        },
-                    ]
-                )
+                retry_on_conflict(lambda: self.client.transact_write_items(TransactItems=items))
         except ClientError as exc:
             if error_code(exc) != "TransactionCanceledException":
                 raise
             codes = cancellation_codes(exc)
-            if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+            if codes[1:2] == ["ConditionalCheckFailed"]:
                 raise ConnectionAlreadyRegistered from exc
-            if codes and codes[0] == "ConditionalCheckFailed":
+            if codes[:1] == ["ConditionalCheckFailed"]:
                 raise SessionIdTaken from exc
+            if codes[2:3] == ["ConditionalCheckFailed"]:
+                raise TooManyActiveSessions from exc
             raise
 
     def get(self, session_id: str) -> Session | None:
@@ -106,22 +177,125 @@ class SessionRepository:
             ).get("Item")
         return Session.from_item(item) if item else None
 
+    def active(self) -> list[Session]:
+        """Every active session (the periodic job's worklist; at most maxActiveSessions of them)."""
+        sessions: list[Session] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.sessions_table,
+            "FilterExpression": "isActive = :true",
+            "ExpressionAttributeValues": {":true": {"BOOL": True}},
+        }
+        with dynamodb_errors():
+            while True:
+                page = self.client.scan(**kwargs)
+                sessions.extend(Session.from_item(item) for item in page.get("Items", []))
+                if "LastEvaluatedKey" not in page:
+                    return sessions
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     def end(self, session_id: str, speaker_connection_id: str, reason: str, ended_at_ms: int) -> bool:
-        """Mark the session ended if this connection is still its speaker; False if it was not (or already ended)."""
-        try:
-            with dynamodb_errors():
-                self.client.update_item(
-                    TableName=self.sessions_table,
-                    Key={"sessionId": {"S": session_id}},
-                    UpdateExpression="SET isActive = :false, endedAt = :now, endReason = :reason",
-                    ConditionExpression="speakerConnectionId = :connection AND isActive = :true",
-                    ExpressionAttributeValues={
+        """End the session if this connection is still its speaker; False if it was not (or already ended)."""
+        items = [
+            {
+                "Update": {
+                    "TableName": self.sessions_table,
+                    "Key": {"sessionId": {"S": session_id}},
+                    "UpdateExpression": "SET isActive = :false, endedAt = :now, endReason = :reason",
+                    "ConditionExpression": "speakerConnectionId = :connection AND isActive = :true",
+                    "ExpressionAttributeValues": {
                         ":false": {"BOOL": False},
                         ":true": {"BOOL": True},
                         ":now": {"N": str(ended_at_ms)},
                         ":reason": {"S": reason},
                         ":connection": {"S": speaker_connection_id},
                     },
+                }
+            },
+            self._active_counter(-1),
+        ]
+        try:
+            with dynamodb_errors():
+                retry_on_conflict(lambda: self.client.transact_write_items(TransactItems=items))
+        except ClientError as exc:
+            if error_code(exc) != "TransactionCanceledException":
+                raise
+            codes = cancellation_codes(exc)
+            if codes[:1] == ["ConditionalCheckFailed"]:
+                return False
+            if codes[1:2] == ["ConditionalCheckFailed"]:  # counter already at 0: end the session alone
+                with dynamodb_errors():
+                    self.client.update_item(**items[0]["Update"])
+                return True
+            raise
+        return True
+
+    def mark_speaker_disconnected(self, session_id: str, speaker_connection_id: str, at_ms: int) -> bool:
+        """Start the reconnect grace window; only the current speaker connection can start it."""
+        return self._conditional_update(
+            session_id,
+            "SET speakerDisconnectedAt = :at",
+            "speakerConnectionId = :connection AND isActive = :true",
+            {":at": {"N": str(at_ms)}, ":connection": {"S": speaker_connection_id}, ":true": {"BOOL": True}},
+        )
+
+    def swap_speaker(self, session_id: str, user_id: str, speaker_row: dict[str, Any]) -> Session:
+        """Make a new connection of the same user the session's speaker, atomically with its row."""
+        new_connection = speaker_row["connectionId"]["S"]
+        items = [
+            {
+                "Update": {
+                    "TableName": self.sessions_table,
+                    "Key": {"sessionId": {"S": session_id}},
+                    "UpdateExpression": "SET speakerConnectionId = :new REMOVE speakerDisconnectedAt",
+                    "ConditionExpression": "speakerUserId = :user AND isActive = :true",
+                    "ExpressionAttributeValues": {
+                        ":new": {"S": new_connection},
+                        ":user": {"S": user_id},
+                        ":true": {"BOOL": True},
+                    },
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self.connections_table,
+                    "Item": speaker_row,
+                    "ConditionExpression": "attribute_not_exists(connectionId)",
+                }
+            },
+        ]
+        try:
+            with dynamodb_errors():
+                retry_on_conflict(lambda: self.client.transact_write_items(TransactItems=items))
+        except ClientError as exc:
+            if error_code(exc) != "TransactionCanceledException":
+                raise
+            codes = cancellation_codes(exc)
+            if codes[:1] == ["ConditionalCheckFailed"]:
+                raise NotTheSpeaker(session_id) from exc
+            if codes[1:2] != ["ConditionalCheckFailed"]:  # a repeated refresh of the same connection is fine
+                raise
+        session = self.get(session_id)
+        if session is None:
+            raise NotTheSpeaker(session_id)
+        return session
+
+    def set_broadcast_state(self, session_id: str, speaker_connection_id: str, state: BroadcastState) -> bool:
+        return self._conditional_update(
+            session_id,
+            "SET broadcastState = :state",
+            "speakerConnectionId = :connection AND isActive = :true",
+            {":state": state.to_attribute(), ":connection": {"S": speaker_connection_id}, ":true": {"BOOL": True}},
+        )
+
+    def _conditional_update(self, session_id: str, update: str, condition: str, values: dict[str, Any]) -> bool:
+        try:
+            with dynamodb_errors():
+                self.client.update_item(
+                    TableName=self.sessions_table,
+                    Key={"sessionId": {"S": session_id}},
+                    UpdateExpression=update,
+                    ConditionExpression=condition,
+                    ExpressionAttributeValues=values,
                 )
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":

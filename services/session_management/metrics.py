@@ -1,0 +1,25 @@
+"""CloudWatch metrics as embedded metric format (EMF) log lines, namespace `SessionManagement`.
+
+EMF costs no API call on the request path: CloudWatch extracts the metrics from the log stream.
+"""
+
+from __future__ import annotations
+
+import time
+
+from aws_lambda_powertools import Metrics
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+metrics = Metrics(namespace="SessionManagement", service="session-management")
+
+
+def record_latency(name: str, started_monotonic: float) -> None:
+    metrics.add_metric(name=name, unit=MetricUnit.Milliseconds, value=(time.monotonic() - started_monotonic) * 1000)
+
+
+def record_error(code: str) -> None:
+    """ConnectionErrors by ErrorCode, flushed at once (its dimension must not tag the other metrics)."""
+    with single_metric(
+        name="ConnectionErrors", unit=MetricUnit.Count, value=1, namespace="SessionManagement"
+    ) as metric:
+        metric.add_dimension(name="ErrorCode", value=code)
