@@ -89,8 +89,22 @@ def _now_ms() -> int:
 # with RATE_LIMITED until its window ends.
 
 
+# Refusals that point at a bad or probing client; a full session or an outage is nobody's fault.
+COUNTED_FAILURES = frozenset(
+    {
+        ErrorCode.INVALID_PARAMETER,
+        ErrorCode.INVALID_SESSION_ID,
+        ErrorCode.INVALID_LANGUAGE,
+        ErrorCode.UNSUPPORTED_LANGUAGE,
+        ErrorCode.SESSION_NOT_FOUND,
+        ErrorCode.UNAUTHORIZED,
+        ErrorCode.FORBIDDEN,
+    }
+)
+
+
 def record_failure(repos: Repositories, caller: Caller, error: ServiceError) -> None:
-    if not caller.source_ip or error.code in (ErrorCode.RATE_LIMITED, ErrorCode.SERVICE_UNAVAILABLE):
+    if not caller.source_ip or error.code not in COUNTED_FAILURES:
         return
     repos.rate_limits.record(f"connectFailures#{caller.address_key}", MINUTE_SECONDS)
     if error.code in (ErrorCode.SESSION_NOT_FOUND, ErrorCode.INVALID_SESSION_ID):

@@ -4,9 +4,10 @@ the contracts, and waiting is always for an event with a deadline, never a sleep
 from __future__ import annotations
 
 import json
+import socket
 import ssl
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlparse
 
 import websocket
 
@@ -29,11 +30,22 @@ class Client:
         self.received: list[dict[str, Any]] = []
 
     @classmethod
-    def connect(cls, url: str, timeout: float = 15, ca_bundle: str | None = None, **query: str) -> Client:
+    def connect(
+        cls, url: str, timeout: float = 15, ca_bundle: str | None = None, source_ip: str | None = None, **query: str
+    ) -> Client:
+        """Connect; `source_ip` (a 127.0.0.x address) lets a test speak from its own client address."""
         target = f"{url}?{urlencode(query)}" if query else url
         sslopt = {"cert_reqs": ssl.CERT_REQUIRED, "ca_certs": ca_bundle} if ca_bundle else None
+        options: dict[str, Any] = {}
+        if source_ip is not None:
+            parsed = urlparse(url)
+            sock = socket.socket()
+            sock.settimeout(timeout)
+            sock.bind((source_ip, 0))
+            sock.connect((parsed.hostname, parsed.port))
+            options["socket"] = sock
         try:
-            ws = websocket.create_connection(target, timeout=timeout, sslopt=sslopt)
+            ws = websocket.create_connection(target, timeout=timeout, sslopt=sslopt, **options)
         except websocket.WebSocketBadStatusException as exc:
             body = exc.resp_body.decode() if isinstance(exc.resp_body, bytes) else str(exc.resp_body or "")
             raise HandshakeRefused(exc.status_code, body) from None

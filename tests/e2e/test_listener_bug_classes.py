@@ -93,16 +93,17 @@ def _template_without(action: str, function_name: str, source: Path, target: Pat
 
 
 def test_a_missing_iam_permission_fails_the_join_as_in_aws(tmp_path, speaker_token):
-    """Bug class 4: a missing IAM permission. Without dynamodb:UpdateItem the join's transaction is denied
-    and the handshake fails with 500, while the log names AccessDeniedException."""
+    """Bug class 4: a missing IAM permission. Without dynamodb:ConditionCheckItem the join's transaction
+    (which checks the caller's address is not blocked) is denied and the handshake fails with 500, while
+    the log names AccessDeniedException. Creating a session, which needs no condition check, still works."""
     assembly = tmp_path / "cdk.out"
-    _template_without("dynamodb:UpdateItem", "session-connection-handler-local", ROOT / "cdk.out", assembly)
+    _template_without("dynamodb:ConditionCheckItem", "session-connection-handler-local", ROOT / "cdk.out", assembly)
     options = LocalStackOptions(state_dir=str(tmp_path / "state"), assembly_dir=str(assembly), warm_functions=False)
     broken = cli.start(options)
     try:
         speaker, created = create_session(broken, cli.speaker_token(broken, "iam-speaker"))  # PutItem: allowed
         with speaker, pytest.raises(HandshakeRefused) as refused:
-            join(broken, created["sessionId"], "es")  # UpdateItem on the session: denied
+            join(broken, created["sessionId"], "es")  # ConditionCheckItem in the join transaction: denied
         assert refused.value.status == 500
         assert json.loads(refused.value.body)["code"] == "INTERNAL_ERROR"
         log = (Path(broken["logDir"]) / "lambda-session-connection-handler-local.log").read_text()

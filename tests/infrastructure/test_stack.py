@@ -9,6 +9,14 @@ FUNCTIONS = {
     "session-connection-handler": ("session_management.handlers.connection.handler", 256, 30),
     "session-heartbeat-handler": ("session_management.handlers.heartbeat.handler", 128, 10),
     "session-disconnect-handler": ("session_management.handlers.disconnect.handler", 256, 30),
+    "session-refresh-handler": ("session_management.handlers.refresh.handler", 256, 30),
+    "session-control-handler": ("session_management.handlers.control.handler", 256, 30),
+    "session-status-handler": ("session_management.handlers.status.handler", 256, 60),
+    "session-default-handler": ("session_management.handlers.default.handler", 128, 10),
+}
+MESSAGE_ROUTES = {
+    "heartbeat", "createSession", "joinSession", "refreshConnection", "speakerControl", "listenerControl",
+    "getSessionStatus", "$default",
 }
 ENVS = ("dev", "prod")
 
@@ -146,11 +154,12 @@ def test_websocket_api_routes_and_authorizer(templates, env):
     routes = {
         r["Properties"]["RouteKey"]: r["Properties"] for r in resources(template, "AWS::ApiGatewayV2::Route").values()
     }
-    assert set(routes) == {"$connect", "$disconnect", "heartbeat"}
+    assert set(routes) == {"$connect", "$disconnect", *MESSAGE_ROUTES}
     assert routes["$connect"]["AuthorizationType"] == "CUSTOM"
     assert "AuthorizerId" in routes["$connect"]
-    assert routes["heartbeat"]["RouteResponseSelectionExpression"] == "$default"
-    template.resource_count_is("AWS::ApiGatewayV2::RouteResponse", 1)
+    for route in MESSAGE_ROUTES:  # every message gets its answer as the route response
+        assert routes[route]["RouteResponseSelectionExpression"] == "$default"
+    template.resource_count_is("AWS::ApiGatewayV2::RouteResponse", len(MESSAGE_ROUTES))
     template.has_resource_properties(
         "AWS::ApiGatewayV2::Authorizer",
         {"AuthorizerType": "REQUEST", "IdentitySource": ["route.request.header.Host"]},
@@ -186,6 +195,8 @@ def test_least_privilege(templates, env):
     template = templates[env]
     authorizer_id, _ = function_named(template, f"session-authorizer-{env}")
     heartbeat_id, _ = function_named(template, f"session-heartbeat-handler-{env}")
+    default_id, _ = function_named(template, f"session-default-handler-{env}")
+    assert role_statements(template, default_id) == []
     connection_id, _ = function_named(template, f"session-connection-handler-{env}")
     disconnect_id, _ = function_named(template, f"session-disconnect-handler-{env}")
     assert role_statements(template, authorizer_id) == []
@@ -205,6 +216,21 @@ def test_least_privilege(templates, env):
         resource = statement["Resource"]["Fn::Join"][1]
         assert {"Ref": next(iter(resources(template, "AWS::ApiGatewayV2::Api")))} in resource  # this API only
         assert resource[-1] == "/prod/*/@connections/*"
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_the_periodic_job_runs_every_minute(templates, env):
+    template = templates[env]
+    status_id, _ = function_named(template, f"session-status-handler-{env}")
+    template.has_resource_properties(
+        "AWS::Events::Rule",
+        {"Name": f"session-periodic-job-{env}", "ScheduleExpression": "rate(1 minute)", "State": "ENABLED"},
+    )
+    [rule] = resources(template, "AWS::Events::Rule").values()
+    assert rule["Properties"]["Targets"][0]["Arn"] == {"Fn::GetAtt": [status_id, "Arn"]}
+    assert any(
+        p["Properties"]["Principal"] == "events.amazonaws.com" for p in resources(template, "AWS::Lambda::Permission").values()
+    )
 
 
 @pytest.mark.parametrize("env", ENVS)

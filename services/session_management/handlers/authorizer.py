@@ -15,7 +15,6 @@ from session_management.aws import cognito_endpoint
 from session_management.config import load_settings
 from session_management.observability import logger
 
-SPEAKER_ACTIONS = frozenset({"createSession", "refreshConnection"})
 _JWKS_CLIENTS: dict[str, jwt.PyJWKClient] = {}
 
 
@@ -77,7 +76,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     query = event.get("queryStringParameters") or {}
     action = query.get("action")
     token = query.get("token")
-    if action in SPEAKER_ACTIONS and not token:
+    speaker = action == "createSession" or (action == "refreshConnection" and query.get("role") != "listener")
+    if speaker and not token:
         logger.info("token refused", extra={"reason": "missing", "action": action})
         raise Unauthorized
     if not token:

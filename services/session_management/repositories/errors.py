@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError
 
 from session_management.errors import ErrorCode, ServiceError
+from session_management.observability import logger
 
 T = TypeVar("T")
 
@@ -53,9 +54,11 @@ def dynamodb_errors() -> Iterator[None]:
         yield
     except ClientError as exc:
         if error_code(exc) in UNAVAILABLE_CODES:
+            logger.warning("DynamoDB unavailable", extra={"error": error_code(exc)})
             raise unavailable() from exc
         raise
     except BotoCoreError as exc:  # endpoint unreachable, timeouts
+        logger.warning("DynamoDB unreachable", extra={"error": type(exc).__name__})
         raise unavailable() from exc
 
 

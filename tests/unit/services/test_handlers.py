@@ -97,10 +97,21 @@ def test_listeners_and_plain_connections_are_anonymous(query):
 
 
 def connect_event(query, user_id=None):
-    context = {"connectionId": "conn-1", "domainName": "abc.execute-api.us-east-1.amazonaws.com", "stage": "prod"}
+    context = {
+        "connectionId": "conn-1",
+        "domainName": "abc.execute-api.us-east-1.amazonaws.com",
+        "stage": "prod",
+        "eventType": "CONNECT",
+        "routeKey": "$connect",
+        "identity": {"sourceIp": "203.0.113.9"},
+    }
     if user_id:
         context["authorizer"] = {"principalId": user_id, "userId": user_id}
     return {"requestContext": context, "queryStringParameters": query}
+
+
+def message_event(raw, route="heartbeat"):
+    return {"requestContext": {"connectionId": "conn-9", "routeKey": route, "eventType": "MESSAGE"}, "body": raw}
 
 
 def body(response):
@@ -166,7 +177,7 @@ def test_dynamodb_unavailable_is_503_and_no_stack_trace_leaks(monkeypatch):
 def test_heartbeat_acks_without_touching_dynamodb(monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:9")
     with mock.patch("botocore.client.BaseClient._make_api_call", side_effect=AssertionError("no AWS call")):
-        response = heartbeat.handler({"body": json.dumps({"action": "heartbeat", "timestamp": 5})}, CONTEXT)
+        response = heartbeat.handler(message_event(json.dumps({"action": "heartbeat", "timestamp": 5})), CONTEXT)
     ack = json.loads(response["body"])
     contracts.validate("heartbeat-ack", ack)
     assert ack["clientTimestamp"] == 5
@@ -174,7 +185,7 @@ def test_heartbeat_acks_without_touching_dynamodb(monkeypatch):
 
 @pytest.mark.parametrize("raw", ["not json", "[]", json.dumps({"action": "heartbeat", "timestamp": "soon"})])
 def test_malformed_heartbeats_get_invalid_message(raw):
-    response = heartbeat.handler({"body": raw}, CONTEXT)
+    response = heartbeat.handler(message_event(raw), CONTEXT)
     assert json.loads(response["body"])["code"] == "INVALID_MESSAGE"
 
 

@@ -9,7 +9,14 @@ import pytest
 from session_management import lifecycle
 from session_management.errors import ErrorCode, ServiceError
 from session_management.handshake import CreateSessionRequest, JoinSessionRequest
+from session_management.lifecycle import Caller
 from session_management.repositories.sessions import SessionIdTaken
+
+ENDPOINT = "https://abc.execute-api.us-east-1.amazonaws.com/prod"
+
+
+def speaker(connection_id="speaker-conn", user="user-1"):
+    return Caller(connection_id, ENDPOINT, "198.51.100.7", user)
 
 
 def count(dynamodb, session_id) -> int:
@@ -19,13 +26,12 @@ def count(dynamodb, session_id) -> int:
 
 @pytest.fixture
 def session(dynamodb):
-    return lifecycle.create_session(
-        CreateSessionRequest("en", "standard"), user_id="user-1", connection_id="speaker-conn"
-    )
+    return lifecycle.create_session(CreateSessionRequest("en", "standard"), speaker("speaker-conn", "user-1"))
 
 
-def join(session_id, connection_id, language="es"):
-    return lifecycle.join_session(JoinSessionRequest(session_id, language), connection_id=connection_id)
+def join(session_id, connection_id, language="es", source_ip=""):
+    caller = Caller(connection_id, ENDPOINT, source_ip)
+    return lifecycle.join_session(JoinSessionRequest(session_id, language), caller).newly_joined
 
 
 def test_create_writes_the_session_and_the_speaker_row(dynamodb, session):
@@ -36,9 +42,7 @@ def test_create_writes_the_session_and_the_speaker_row(dynamodb, session):
 
 
 def test_a_repeated_connect_returns_the_same_session(dynamodb, session):
-    again = lifecycle.create_session(
-        CreateSessionRequest("en", "standard"), user_id="user-1", connection_id="speaker-conn"
-    )
+    again = lifecycle.create_session(CreateSessionRequest("en", "standard"), speaker("speaker-conn", "user-1"))
     assert again.session_id == session.session_id
 
 
@@ -54,10 +58,10 @@ def test_id_collisions_are_retried_within_the_bound(dynamodb):
         return original(*args)
 
     with mock.patch.object(repos.sessions, "create", side_effect=collide_twice):
-        lifecycle.create_session(CreateSessionRequest("en", "standard"), user_id="u", connection_id="c1")
+        lifecycle.create_session(CreateSessionRequest("en", "standard"), speaker("c1", "u"))
     assert calls["n"] == 3
     with mock.patch.object(repos.sessions, "create", side_effect=SessionIdTaken), pytest.raises(ServiceError) as error:
-        lifecycle.create_session(CreateSessionRequest("en", "standard"), user_id="u", connection_id="c2")
+        lifecycle.create_session(CreateSessionRequest("en", "standard"), speaker("c2", "u"))
     assert error.value.code is ErrorCode.SERVICE_UNAVAILABLE
 
 
@@ -80,7 +84,7 @@ def test_unknown_and_ended_sessions_are_not_found(dynamodb, session):
     with pytest.raises(ServiceError) as unknown:
         join("quiet-harbor-999", "listener-1")
     assert unknown.value.code is ErrorCode.SESSION_NOT_FOUND
-    assert lifecycle.disconnect("speaker-conn") == "session-ended"
+    lifecycle.end_session(lifecycle.repositories().sessions.get(session.session_id), "speakerEnded")
     with pytest.raises(ServiceError) as ended:
         join(session.session_id, "listener-2")
     assert ended.value.code is ErrorCode.SESSION_NOT_FOUND
@@ -110,8 +114,8 @@ def test_session_creation_is_rate_limited_per_user(dynamodb, monkeypatch):
 
     config.load_settings.cache_clear()
     for index in range(2):
-        lifecycle.create_session(CreateSessionRequest("en", "standard"), user_id="busy", connection_id=f"c{index}")
+        lifecycle.create_session(CreateSessionRequest("en", "standard"), speaker(f"c{index}", "busy"))
     with pytest.raises(ServiceError) as error:
-        lifecycle.create_session(CreateSessionRequest("en", "standard"), user_id="busy", connection_id="c3")
+        lifecycle.create_session(CreateSessionRequest("en", "standard"), speaker("c3", "busy"))
     assert error.value.code is ErrorCode.RATE_LIMITED
     assert 1 <= error.value.retry_after <= 3600

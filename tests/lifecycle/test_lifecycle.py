@@ -1,0 +1,414 @@
+"""The complete session lifecycle on the local stack, stage `e2e` (timings in seconds).
+
+Every frame a client receives is validated against its contract (tests/e2e/client.py). Each test
+speaks from its own 127.0.0.x address so the per-address abuse limits of one test cannot leak
+into another.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from tests.e2e.client import Client, HandshakeRefused
+from tests.lifecycle.conftest import run_job
+
+pytestmark = pytest.mark.e2e
+_addresses = (f"127.0.{a}.{b}" for a, b in itertools.product(range(1, 250), range(2, 250)))
+
+
+@pytest.fixture
+def ip() -> str:
+    return next(_addresses)
+
+
+def until(client: Client, message_type: str, timeout: float = 10) -> dict[str, Any]:
+    """The next frame of a type, skipping others (acks, status pushes); bounded by a deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise AssertionError(f"no {message_type} within {timeout}s; saw {[f.get('type') for f in client.received]}")
+        frame = client.receive(remaining)
+        if frame.get("type") == message_type:
+            return frame
+
+
+def beat(*clients: Client) -> None:
+    """One heartbeat round trip each: activity that keeps the reconcile job from closing them."""
+    for client in clients:
+        client.send({"action": "heartbeat"})
+    for client in clients:
+        until(client, "heartbeatAck")
+
+
+def stay_active(seconds: float, *clients: Client) -> None:
+    """Let configured time pass while the clients heartbeat at a steady pace (twice a second)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        beat(*clients)
+        for client in clients:
+            try:  # waiting for a frame is the pause; a push arriving meanwhile is kept in `received`
+                client.receive(timeout=0.5)
+            except Exception as exc:  # noqa: BLE001 - a timeout is the expected outcome
+                if "timed out" not in str(exc).lower():
+                    raise
+
+
+def session_item(dynamodb: Any, session_id: str) -> dict[str, Any]:
+    item: dict[str, Any] = dynamodb.get_item(
+        TableName="Sessions-e2e", Key={"sessionId": {"S": session_id}}, ConsistentRead=True
+    ).get("Item", {})
+    return item
+
+
+def listener_count(dynamodb: Any, session_id: str) -> int:
+    return int(session_item(dynamodb, session_id)["listenerCount"]["N"])
+
+
+def eventually(check: Any, timeout: float = 15, interval: float = 0.1) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s (last {value!r})")
+        time.sleep(interval)
+
+
+def open_session(stack: dict[str, Any], token: str, ip: str) -> tuple[Client, dict[str, Any]]:
+    speaker = Client.connect(
+        stack["websocketUrl"], source_ip=ip, action="createSession", sourceLanguage="en", qualityTier="standard",
+        token=token,
+    )
+    return speaker, until(speaker, "sessionCreated")
+
+
+def join(stack: dict[str, Any], session_id: str, language: str, ip: str) -> Client:
+    return Client.connect(
+        stack["websocketUrl"], source_ip=ip, action="joinSession", sessionId=session_id, targetLanguage=language
+    )
+
+
+# Create and join by message ------------------------------------------------------------------------
+
+
+def test_create_and_join_by_message(stack, token, ip, dynamodb):
+    with Client.connect(stack["websocketUrl"], source_ip=ip, token=token) as speaker:
+        speaker.send({"action": "createSession", "sourceLanguage": "de", "qualityTier": "premium", "requestId": "c1"})
+        created = until(speaker, "sessionCreated")
+        assert created["qualityTier"] == "premium"
+        with Client.connect(stack["websocketUrl"], source_ip=ip) as listener:
+            listener.send({"action": "joinSession", "sessionId": created["sessionId"], "targetLanguage": "fr",
+                           "requestId": "j1"})
+            joined = until(listener, "sessionJoined")
+            assert joined["sourceLanguage"] == "de" and joined["listenerCount"] == 1 and joined["requestId"] == "j1"
+            assert listener_count(dynamodb, created["sessionId"]) == 1
+
+
+def test_message_form_errors_are_contract_frames(stack, ip):
+    with Client.connect(stack["websocketUrl"], source_ip=ip) as anonymous:
+        anonymous.send({"action": "createSession", "sourceLanguage": "en", "qualityTier": "standard"})
+        assert until(anonymous, "error")["code"] == "UNAUTHORIZED"
+        anonymous.send({"action": "joinSession", "sessionId": "quiet-harbor-999", "targetLanguage": "es", "requestId": "r9"})
+        error = until(anonymous, "error")
+        assert (error["code"], error["requestId"]) == ("SESSION_NOT_FOUND", "r9")
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        "not json",
+        "[1, 2]",
+        json.dumps({"action": "teleport"}),
+        json.dumps({"action": "joinSession", "sessionId": 42, "targetLanguage": "es"}),
+        json.dumps({"action": "joinSession", "sessionId": "golden-eagle-427", "targetLanguage": "es" * 40}),
+        json.dumps({"action": "speakerControl", "control": "setVolume", "volume": "loud"}),
+    ],
+    ids=["not-json", "array", "unknown-action", "wrong-type", "over-long", "bad-volume"],
+)
+def test_malformed_messages_get_invalid_message_and_change_nothing(stack, token, ip, dynamodb, frame):
+    speaker, created = open_session(stack, token, ip)
+    with speaker:
+        before = session_item(dynamodb, created["sessionId"])
+        speaker.send(frame)
+        assert until(speaker, "error")["code"] == "INVALID_MESSAGE"
+        assert session_item(dynamodb, created["sessionId"]) == before
+
+
+# Controls and status ---------------------------------------------------------------------------------
+
+
+def test_speaker_controls_reach_every_listener_once(stack, token, ip, dynamodb):
+    speaker, created = open_session(stack, token, ip)
+    listeners = [join(stack, created["sessionId"], lang, ip) for lang in ("es", "fr", "es")]
+    try:
+        speaker.send({"action": "speakerControl", "control": "pause", "requestId": "p-1"})
+        ack = until(speaker, "controlAcknowledged")
+        assert ack["state"]["isPaused"] is True and ack["listenersNotified"] == 3 and ack["listenersFailed"] == 0
+        for listener in listeners:
+            assert until(listener, "broadcastStateChanged")["state"]["isPaused"] is True
+        speaker.send({"action": "speakerControl", "control": "pause", "requestId": "p-1"})  # a retry
+        assert "listenersNotified" not in until(speaker, "controlAcknowledged")
+        speaker.send({"action": "speakerControl", "control": "setVolume", "volume": 0.25})
+        assert until(speaker, "controlAcknowledged")["state"] == {"isPaused": True, "isMuted": False, "volume": 0.25}
+        for listener in listeners:  # the retry sent nothing: the next broadcast is the volume change
+            assert until(listener, "broadcastStateChanged")["state"]["volume"] == 0.25
+        assert session_item(dynamodb, created["sessionId"])["broadcastState"]["M"]["volume"] == {"N": "0.25"}
+    finally:
+        for client in (*listeners, speaker):
+            client.close()
+
+
+def test_only_the_current_speaker_may_control(stack, token, ip):
+    speaker, created = open_session(stack, token, ip)
+    with speaker, join(stack, created["sessionId"], "es", ip) as listener:
+        listener.send({"action": "speakerControl", "control": "mute"})
+        assert until(listener, "error")["code"] == "FORBIDDEN"
+
+
+def test_listener_controls(stack, token, ip, dynamodb):
+    speaker, created = open_session(stack, token, ip)
+    with speaker, join(stack, created["sessionId"], "es", ip) as listener:
+        listener.send({"action": "listenerControl", "control": "changeLanguage", "targetLanguage": "it"})
+        assert until(listener, "controlAcknowledged")["targetLanguage"] == "it"
+        italian = dynamodb.query(
+            TableName="Connections-e2e", IndexName="sessionId-targetLanguage-index",
+            KeyConditionExpression="sessionId = :s AND targetLanguage = :l",
+            ExpressionAttributeValues={":s": {"S": created["sessionId"]}, ":l": {"S": "it"}},
+        )
+        assert italian["Count"] == 1
+        listener.send({"action": "listenerControl", "control": "pausePlayback"})
+        assert until(listener, "controlAcknowledged")["control"] == "pausePlayback"
+        listener.send({"action": "listenerControl", "control": "changeLanguage", "targetLanguage": "xx"})
+        assert until(listener, "error")["code"] == "UNSUPPORTED_LANGUAGE"
+
+
+def test_session_status_full_for_the_speaker_and_reduced_for_listeners(stack, token, ip):
+    speaker, created = open_session(stack, token, ip)
+    listeners = [join(stack, created["sessionId"], lang, ip) for lang in ("es", "es", "ja")]
+    try:
+        speaker.send({"action": "getSessionStatus"})
+        status = until(speaker, "sessionStatus")
+        assert status["listenerCount"] == 3 and status["languageDistribution"] == {"es": 2, "ja": 1}
+        listeners[0].send({"action": "getSessionStatus"})
+        reduced = until(listeners[0], "sessionStatus")
+        assert "languageDistribution" not in reduced and reduced["listenerCount"] == 3
+        run_job(stack)  # the periodic job pushes the status to the speaker
+        assert until(speaker, "sessionStatus")["languageDistribution"] == {"es": 2, "ja": 1}
+    finally:
+        for client in (*listeners, speaker):
+            client.close()
+
+
+# Refresh past the connection limit --------------------------------------------------------------------
+
+
+def test_refresh_notices_and_speaker_and_listener_takeover(stack, token, ip, dynamodb):
+    speaker, created = open_session(stack, token, ip)
+    session_id = created["sessionId"]
+    listener = join(stack, session_id, "es", ip)
+    listener.send({"action": "heartbeat"})
+    until(listener, "heartbeatAck")
+    listener_id = listener.received[-1] and None
+    notices: dict[str, dict[str, Any]] = {}
+    deadline = time.monotonic() + 20
+    while len(notices) < 3 and time.monotonic() < deadline:
+        stay_active(0.5, speaker, listener)
+        run_job(stack)
+        for name, client, kind in (("speaker", speaker, "connectionRefreshRequired"),
+                                   ("warning", speaker, "connectionWarning"),
+                                   ("listener", listener, "connectionRefreshRequired")):
+            seen = [f for f in client.received if f.get("type") == kind]
+            if seen:
+                notices[name] = seen[0]
+    assert notices["speaker"]["role"] == "speaker" and notices["listener"]["targetLanguage"] == "es"
+    assert notices["warning"]["remainingSeconds"] <= 18
+    # The speaker takes over with a new connection of the same user; the old one closing ends nothing.
+    new_speaker = Client.connect(
+        stack["websocketUrl"], source_ip=ip, action="refreshConnection", sessionId=session_id, role="speaker",
+        token=token,
+    )
+    assert until(new_speaker, "connectionRefreshComplete")["role"] == "speaker"
+    speaker.close()
+    # The listener names the connection it replaces; the count never drifts.
+    listener.send({"action": "listenerControl", "control": "pausePlayback"})
+    old_listener_id = until(listener, "controlAcknowledged") and _connection_id_of(dynamodb, session_id)
+    new_listener = Client.connect(
+        stack["websocketUrl"], source_ip=ip, action="refreshConnection", sessionId=session_id, role="listener",
+        targetLanguage="es", previousConnectionId=old_listener_id,
+    )
+    assert until(new_listener, "connectionRefreshComplete")["targetLanguage"] == "es"
+    assert listener_count(dynamodb, session_id) == 2  # both listener connections are live
+    listener.close()
+    eventually(lambda: listener_count(dynamodb, session_id) == 1)
+    item = session_item(dynamodb, session_id)
+    assert item["isActive"] == {"BOOL": True} and "speakerDisconnectedAt" not in item
+    new_speaker.send({"action": "speakerControl", "control": "mute"})
+    assert until(new_speaker, "controlAcknowledged")["listenersNotified"] == 1
+    assert until(new_listener, "broadcastStateChanged")["state"]["isMuted"] is True
+    assert listener_id is None
+    new_listener.close()
+    new_speaker.close()
+
+
+def _connection_id_of(dynamodb: Any, session_id: str) -> str:
+    rows = dynamodb.query(
+        TableName="Connections-e2e", IndexName="sessionId-targetLanguage-index",
+        KeyConditionExpression="sessionId = :s", ExpressionAttributeValues={":s": {"S": session_id}},
+    )["Items"]
+    [row] = rows
+    return str(row["connectionId"]["S"])
+
+
+def test_refresh_is_refused_to_another_user_and_to_strangers(stack, token, other_token, ip):
+    speaker, created = open_session(stack, token, ip)
+    with speaker:
+        with pytest.raises(HandshakeRefused) as stolen:
+            Client.connect(stack["websocketUrl"], source_ip=ip, action="refreshConnection",
+                           sessionId=created["sessionId"], role="speaker", token=other_token)
+        assert stolen.value.status == 403
+        with pytest.raises(HandshakeRefused) as stranger:
+            Client.connect(stack["websocketUrl"], source_ip=ip, action="refreshConnection",
+                           sessionId=created["sessionId"], role="listener", targetLanguage="es",
+                           previousConnectionId="AAAAAAAAAAAAAAA=")
+        assert stranger.value.status == 403
+
+
+# Speaker disconnect and grace ------------------------------------------------------------------------
+
+
+def test_a_speaker_who_comes_back_within_the_grace_window_keeps_the_session(stack, token, ip):
+    speaker, created = open_session(stack, token, ip)
+    with join(stack, created["sessionId"], "es", ip) as listener:
+        speaker.close()
+        until(listener, "speakerDisconnected")
+        back = Client.connect(stack["websocketUrl"], source_ip=ip, action="refreshConnection",
+                              sessionId=created["sessionId"], role="speaker", token=token)
+        with back:
+            until(back, "connectionRefreshComplete")
+            until(listener, "speakerReconnected")
+            run_job(stack)
+            until(back, "sessionStatus")  # still active: the job pushed its status
+
+
+def test_a_speaker_who_does_not_come_back_ends_the_session(stack, token, ip, dynamodb):
+    speaker, created = open_session(stack, token, ip)
+    session_id = created["sessionId"]
+    listener = join(stack, session_id, "es", ip)
+    speaker.close()
+    deadline = until(listener, "speakerDisconnected")["reconnectDeadline"]
+    stay_active(max(0.0, deadline / 1000 - time.time()) + 0.2, listener)  # the grace window: 3 s on this stage
+    run_job(stack)
+    assert until(listener, "sessionEnded")["reason"] == "speakerDisconnected"
+    eventually(lambda: listener_count(dynamodb, session_id) == 0)
+    assert session_item(dynamodb, session_id)["isActive"] == {"BOOL": False}
+    with pytest.raises(HandshakeRefused) as refused:
+        join(stack, session_id, "es", ip)
+    assert refused.value.status == 404
+
+
+# Liveness and cleanup ----------------------------------------------------------------------------------
+
+
+def test_silent_connections_are_closed_and_gone_rows_removed(stack, token, ip, dynamodb):
+    speaker, created = open_session(stack, token, ip)
+    session_id = created["sessionId"]
+    silent = join(stack, session_id, "es", ip)
+    # A row whose $disconnect never came: API Gateway answers 410 for it.
+    dynamodb.transact_write_items(TransactItems=[
+        {"Put": {"TableName": "Connections-e2e", "Item": {
+            "connectionId": {"S": "AAAAAAAAAAAAAAA="}, "sessionId": {"S": session_id}, "role": {"S": "listener"},
+            "targetLanguage": {"S": "fr"}, "connectedAt": {"N": str(int(time.time() * 1000))},
+            "ttl": {"N": str(int(time.time()) + 3600)}}}},
+        {"Update": {"TableName": "Sessions-e2e", "Key": {"sessionId": {"S": session_id}},
+                    "UpdateExpression": "SET listenerCount = listenerCount + :one",
+                    "ExpressionAttributeValues": {":one": {"N": "1"}}}},
+    ])
+    assert listener_count(dynamodb, session_id) == 2
+    stay_active(5.5, speaker)  # heartbeatTimeoutSeconds is 5 on this stage
+    run_job(stack)
+    eventually(lambda: listener_count(dynamodb, session_id) == 0)
+    with pytest.raises(Exception):  # noqa: B017 - closed by the server: any receive fails
+        until(silent, "never", timeout=2)
+    speaker.close()
+
+
+# Scale and abuse -----------------------------------------------------------------------------------------
+
+
+def test_500_listeners_through_a_full_refresh_cycle(stack, token, ip, dynamodb):
+    speaker, created = open_session(stack, token, ip)
+    session_id = created["sessionId"]
+    languages = ("es", "fr", "de", "ja", "pt")
+    with ThreadPoolExecutor(max_workers=48) as pool:
+        listeners = list(pool.map(lambda i: join(stack, session_id, languages[i % 5], ip), range(500)))
+        assert listener_count(dynamodb, session_id) == 500
+        rows = dynamodb.query(
+            TableName="Connections-e2e", IndexName="sessionId-targetLanguage-index",
+            KeyConditionExpression="sessionId = :s", ExpressionAttributeValues={":s": {"S": session_id}},
+            Select="COUNT",
+        )
+        assert rows["Count"] == 500
+        ids = _all_connection_ids(dynamodb, session_id)
+
+        def refresh(pair: tuple[str, str]) -> Client:
+            previous, language = pair
+            client = Client.connect(stack["websocketUrl"], source_ip=ip, action="refreshConnection",
+                                    sessionId=session_id, role="listener", targetLanguage=language,
+                                    previousConnectionId=previous)
+            until(client, "connectionRefreshComplete")
+            return client
+
+        replacements = list(pool.map(refresh, ids))
+        for old in listeners:
+            old.close()
+        eventually(lambda: listener_count(dynamodb, session_id) == 500, timeout=60)
+        assert len(_all_connection_ids(dynamodb, session_id)) == 500
+        for client in replacements:
+            client.close()
+    speaker.close()
+    eventually(lambda: listener_count(dynamodb, session_id) == 0, timeout=60)
+
+
+def _all_connection_ids(dynamodb: Any, session_id: str) -> list[tuple[str, str]]:
+    found, kwargs = [], {
+        "TableName": "Connections-e2e", "IndexName": "sessionId-targetLanguage-index",
+        "KeyConditionExpression": "sessionId = :s", "ExpressionAttributeValues": {":s": {"S": session_id}},
+    }
+    while True:
+        page = dynamodb.query(**kwargs)
+        found += [(i["connectionId"]["S"], i["targetLanguage"]["S"]) for i in page["Items"]]
+        if "LastEvaluatedKey" not in page:
+            return found
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def test_a_lecture_hall_behind_one_address_gets_in_but_enumeration_is_stopped(stack, token, ip, dynamodb):
+    speaker, created = open_session(stack, token, "127.0.0.1")
+    with speaker, ThreadPoolExecutor(max_workers=48) as pool:
+        hall = list(pool.map(lambda _: join(stack, created["sessionId"], "es", ip), range(500)))
+        assert listener_count(dynamodb, created["sessionId"]) == 500
+        statuses = []
+        for guess in range(100, 115):  # an enumerator guessing ids from the same address
+            try:
+                join(stack, f"golden-eagle-{guess}", "es", ip).close()
+                statuses.append(101)
+            except HandshakeRefused as refused:
+                statuses.append(refused.status)
+        assert statuses[:10] == [404] * 10
+        assert set(statuses[10:]) == {429}
+        with pytest.raises(HandshakeRefused) as blocked:  # blocked for the window, even for a real session
+            join(stack, created["sessionId"], "es", ip)
+        assert blocked.value.status == 429 and json.loads(blocked.value.body)["retryAfter"] >= 1
+        with pytest.raises(HandshakeRefused) as full:  # other addresses are not blocked: they meet the cap
+            join(stack, created["sessionId"], "es", "127.0.0.1")
+        assert full.value.status == 503 and json.loads(full.value.body)["code"] == "SESSION_FULL"
+        for client in hall:
+            client.close()
