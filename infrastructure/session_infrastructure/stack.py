@@ -33,6 +33,10 @@ class SessionManagementStack(Stack):
             "WebSocketAPIEndpoint": f"{self.websocket.api.api_endpoint}/{STAGE_NAME}",
             "WebSocketApiId": api_id,
             "WebSocketManagementEndpoint": f"https://{api_id}.execute-api.{self.region}.{self.url_suffix}/{STAGE_NAME}",
+            "CognitoUserPoolId": config.cognito_user_pool_id,
+            "CognitoClientId": config.cognito_client_id,
+            # Promotion checks that the stage it load-tests runs the commit it is about to promote.
+            "SourceCommit": self.node.try_get_context("commit") or "unversioned",
         }
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)

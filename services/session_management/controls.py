@@ -59,7 +59,11 @@ def speaker_control(message: dict[str, Any], caller: Caller, repos: Repositories
     if not repos.sessions.set_broadcast_state(session.session_id, caller.connection_id, state):
         raise ServiceError(ErrorCode.FORBIDDEN, "Only the session's current speaker can control the broadcast")
     result = _tell_listeners(
-        repos, session, messages.broadcast_state_changed(session_id=session.session_id, state=state.to_message())
+        repos,
+        session,
+        messages.broadcast_state_changed(
+            session_id=session.session_id, state=state.to_message(), request_id=request_id
+        ),
     )
     return messages.control_acknowledged(
         control=control,

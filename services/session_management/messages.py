@@ -116,8 +116,8 @@ def session_joined(
     )
 
 
-def broadcast_state_changed(*, session_id: str, state: dict[str, Any]) -> dict[str, Any]:
-    return _message("broadcastStateChanged", sessionId=session_id, state=state)
+def broadcast_state_changed(*, session_id: str, state: dict[str, Any], request_id: str | None = None) -> dict[str, Any]:
+    return _message("broadcastStateChanged", request_id=request_id, sessionId=session_id, state=state)
 
 
 def control_acknowledged(
@@ -167,12 +167,13 @@ def session_status(
 
 
 def connection_refresh_required(
-    *, session_id: str, role: str, refresh_by: int, target_language: str | None = None
+    *, session_id: str, role: str, connection_id: str, refresh_by: int, target_language: str | None = None
 ) -> dict[str, Any]:
     return _message(
         "connectionRefreshRequired",
         sessionId=session_id,
         role=role,
+        connectionId=connection_id,
         targetLanguage=target_language,
         refreshBy=refresh_by,
     )

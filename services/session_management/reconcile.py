@@ -79,6 +79,7 @@ def _notify_refresh(row: Connection, session: Session, now: int, report: Reconci
         message = messages.connection_refresh_required(
             session_id=session.session_id,
             role=row.role.value,
+            connection_id=row.connection_id,
             refresh_by=closes_at,
             target_language=row.target_language,
         )

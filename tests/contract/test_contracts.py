@@ -108,7 +108,12 @@ def test_violations_name_the_field_but_not_the_payload():
 def test_message_directory_matches_the_schemas():
     assert set(contracts.OUTBOUND_SCHEMAS) == set(messages.EMITTED_MESSAGE_TYPES)
     assert set(contracts.INBOUND_SCHEMAS) == {
-        "heartbeat", "createSession", "joinSession", "refreshConnection", "speakerControl", "listenerControl",
+        "heartbeat",
+        "createSession",
+        "joinSession",
+        "refreshConnection",
+        "speakerControl",
+        "listenerControl",
         "getSessionStatus",
     }
 

@@ -15,8 +15,14 @@ FUNCTIONS = {
     "session-default-handler": ("session_management.handlers.default.handler", 128, 10),
 }
 MESSAGE_ROUTES = {
-    "heartbeat", "createSession", "joinSession", "refreshConnection", "speakerControl", "listenerControl",
-    "getSessionStatus", "$default",
+    "heartbeat",
+    "createSession",
+    "joinSession",
+    "refreshConnection",
+    "speakerControl",
+    "listenerControl",
+    "getSessionStatus",
+    "$default",
 }
 ENVS = ("dev", "prod")
 
@@ -229,7 +235,8 @@ def test_the_periodic_job_runs_every_minute(templates, env):
     [rule] = resources(template, "AWS::Events::Rule").values()
     assert rule["Properties"]["Targets"][0]["Arn"] == {"Fn::GetAtt": [status_id, "Arn"]}
     assert any(
-        p["Properties"]["Principal"] == "events.amazonaws.com" for p in resources(template, "AWS::Lambda::Permission").values()
+        p["Properties"]["Principal"] == "events.amazonaws.com"
+        for p in resources(template, "AWS::Lambda::Permission").values()
     )
 
 
@@ -243,7 +250,11 @@ def test_outputs(templates, env):
         "WebSocketAPIEndpoint",
         "WebSocketApiId",
         "WebSocketManagementEndpoint",
+        "CognitoUserPoolId",
+        "CognitoClientId",
+        "SourceCommit",
     } <= set(outputs)
+    assert outputs["SourceCommit"]["Value"] == "unversioned"  # deploys pass -c commit=<sha>
 
 
 def test_lambda_asset_excludes_bytecode(templates):

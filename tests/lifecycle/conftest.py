@@ -44,8 +44,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 @pytest.fixture(scope="session")
 def dynamodb(stack: dict[str, Any]) -> Any:
     return boto3.client(
-        "dynamodb", endpoint_url=stack["dynamodbEndpoint"], region_name=stack["region"],
-        aws_access_key_id="local", aws_secret_access_key="local",
+        "dynamodb",
+        endpoint_url=stack["dynamodbEndpoint"],
+        region_name=stack["region"],
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
     )
 
 

@@ -55,7 +55,7 @@ def stay_active(seconds: float, *clients: Client) -> None:
         for client in clients:
             try:  # waiting for a frame is the pause; a push arriving meanwhile is kept in `received`
                 client.receive(timeout=0.5)
-            except Exception as exc:  # noqa: BLE001 - a timeout is the expected outcome
+            except Exception as exc:
                 if "timed out" not in str(exc).lower():
                     raise
 
@@ -84,7 +84,11 @@ def eventually(check: Any, timeout: float = 15, interval: float = 0.1) -> Any:
 
 def open_session(stack: dict[str, Any], token: str, ip: str) -> tuple[Client, dict[str, Any]]:
     speaker = Client.connect(
-        stack["websocketUrl"], source_ip=ip, action="createSession", sourceLanguage="en", qualityTier="standard",
+        stack["websocketUrl"],
+        source_ip=ip,
+        action="createSession",
+        sourceLanguage="en",
+        qualityTier="standard",
         token=token,
     )
     return speaker, until(speaker, "sessionCreated")
@@ -105,8 +109,9 @@ def test_create_and_join_by_message(stack, token, ip, dynamodb):
         created = until(speaker, "sessionCreated")
         assert created["qualityTier"] == "premium"
         with Client.connect(stack["websocketUrl"], source_ip=ip) as listener:
-            listener.send({"action": "joinSession", "sessionId": created["sessionId"], "targetLanguage": "fr",
-                           "requestId": "j1"})
+            listener.send(
+                {"action": "joinSession", "sessionId": created["sessionId"], "targetLanguage": "fr", "requestId": "j1"}
+            )
             joined = until(listener, "sessionJoined")
             assert joined["sourceLanguage"] == "de" and joined["listenerCount"] == 1 and joined["requestId"] == "j1"
             assert listener_count(dynamodb, created["sessionId"]) == 1
@@ -116,7 +121,9 @@ def test_message_form_errors_are_contract_frames(stack, ip):
     with Client.connect(stack["websocketUrl"], source_ip=ip) as anonymous:
         anonymous.send({"action": "createSession", "sourceLanguage": "en", "qualityTier": "standard"})
         assert until(anonymous, "error")["code"] == "UNAUTHORIZED"
-        anonymous.send({"action": "joinSession", "sessionId": "quiet-harbor-999", "targetLanguage": "es", "requestId": "r9"})
+        anonymous.send(
+            {"action": "joinSession", "sessionId": "quiet-harbor-999", "targetLanguage": "es", "requestId": "r9"}
+        )
         error = until(anonymous, "error")
         assert (error["code"], error["requestId"]) == ("SESSION_NOT_FOUND", "r9")
 
@@ -179,7 +186,8 @@ def test_listener_controls(stack, token, ip, dynamodb):
         listener.send({"action": "listenerControl", "control": "changeLanguage", "targetLanguage": "it"})
         assert until(listener, "controlAcknowledged")["targetLanguage"] == "it"
         italian = dynamodb.query(
-            TableName="Connections-e2e", IndexName="sessionId-targetLanguage-index",
+            TableName="Connections-e2e",
+            IndexName="sessionId-targetLanguage-index",
             KeyConditionExpression="sessionId = :s AND targetLanguage = :l",
             ExpressionAttributeValues={":s": {"S": created["sessionId"]}, ":l": {"S": "it"}},
         )
@@ -216,15 +224,16 @@ def test_refresh_notices_and_speaker_and_listener_takeover(stack, token, ip, dyn
     listener = join(stack, session_id, "es", ip)
     listener.send({"action": "heartbeat"})
     until(listener, "heartbeatAck")
-    listener_id = listener.received[-1] and None
     notices: dict[str, dict[str, Any]] = {}
     deadline = time.monotonic() + 20
     while len(notices) < 3 and time.monotonic() < deadline:
         stay_active(0.5, speaker, listener)
         run_job(stack)
-        for name, client, kind in (("speaker", speaker, "connectionRefreshRequired"),
-                                   ("warning", speaker, "connectionWarning"),
-                                   ("listener", listener, "connectionRefreshRequired")):
+        for name, client, kind in (
+            ("speaker", speaker, "connectionRefreshRequired"),
+            ("warning", speaker, "connectionWarning"),
+            ("listener", listener, "connectionRefreshRequired"),
+        ):
             seen = [f for f in client.received if f.get("type") == kind]
             if seen:
                 notices[name] = seen[0]
@@ -232,17 +241,26 @@ def test_refresh_notices_and_speaker_and_listener_takeover(stack, token, ip, dyn
     assert notices["warning"]["remainingSeconds"] <= 18
     # The speaker takes over with a new connection of the same user; the old one closing ends nothing.
     new_speaker = Client.connect(
-        stack["websocketUrl"], source_ip=ip, action="refreshConnection", sessionId=session_id, role="speaker",
+        stack["websocketUrl"],
+        source_ip=ip,
+        action="refreshConnection",
+        sessionId=session_id,
+        role="speaker",
         token=token,
     )
     assert until(new_speaker, "connectionRefreshComplete")["role"] == "speaker"
     speaker.close()
-    # The listener names the connection it replaces; the count never drifts.
-    listener.send({"action": "listenerControl", "control": "pausePlayback"})
-    old_listener_id = until(listener, "controlAcknowledged") and _connection_id_of(dynamodb, session_id)
+    # The listener names the connection it replaces, as its notice told it; the count never drifts.
+    old_listener_id = notices["listener"]["connectionId"]
+    assert old_listener_id == _connection_id_of(dynamodb, session_id)
     new_listener = Client.connect(
-        stack["websocketUrl"], source_ip=ip, action="refreshConnection", sessionId=session_id, role="listener",
-        targetLanguage="es", previousConnectionId=old_listener_id,
+        stack["websocketUrl"],
+        source_ip=ip,
+        action="refreshConnection",
+        sessionId=session_id,
+        role="listener",
+        targetLanguage="es",
+        previousConnectionId=old_listener_id,
     )
     assert until(new_listener, "connectionRefreshComplete")["targetLanguage"] == "es"
     assert listener_count(dynamodb, session_id) == 2  # both listener connections are live
@@ -253,15 +271,16 @@ def test_refresh_notices_and_speaker_and_listener_takeover(stack, token, ip, dyn
     new_speaker.send({"action": "speakerControl", "control": "mute"})
     assert until(new_speaker, "controlAcknowledged")["listenersNotified"] == 1
     assert until(new_listener, "broadcastStateChanged")["state"]["isMuted"] is True
-    assert listener_id is None
     new_listener.close()
     new_speaker.close()
 
 
 def _connection_id_of(dynamodb: Any, session_id: str) -> str:
     rows = dynamodb.query(
-        TableName="Connections-e2e", IndexName="sessionId-targetLanguage-index",
-        KeyConditionExpression="sessionId = :s", ExpressionAttributeValues={":s": {"S": session_id}},
+        TableName="Connections-e2e",
+        IndexName="sessionId-targetLanguage-index",
+        KeyConditionExpression="sessionId = :s",
+        ExpressionAttributeValues={":s": {"S": session_id}},
     )["Items"]
     [row] = rows
     return str(row["connectionId"]["S"])
@@ -271,13 +290,25 @@ def test_refresh_is_refused_to_another_user_and_to_strangers(stack, token, other
     speaker, created = open_session(stack, token, ip)
     with speaker:
         with pytest.raises(HandshakeRefused) as stolen:
-            Client.connect(stack["websocketUrl"], source_ip=ip, action="refreshConnection",
-                           sessionId=created["sessionId"], role="speaker", token=other_token)
+            Client.connect(
+                stack["websocketUrl"],
+                source_ip=ip,
+                action="refreshConnection",
+                sessionId=created["sessionId"],
+                role="speaker",
+                token=other_token,
+            )
         assert stolen.value.status == 403
         with pytest.raises(HandshakeRefused) as stranger:
-            Client.connect(stack["websocketUrl"], source_ip=ip, action="refreshConnection",
-                           sessionId=created["sessionId"], role="listener", targetLanguage="es",
-                           previousConnectionId="AAAAAAAAAAAAAAA=")
+            Client.connect(
+                stack["websocketUrl"],
+                source_ip=ip,
+                action="refreshConnection",
+                sessionId=created["sessionId"],
+                role="listener",
+                targetLanguage="es",
+                previousConnectionId="AAAAAAAAAAAAAAA=",
+            )
         assert stranger.value.status == 403
 
 
@@ -289,8 +320,14 @@ def test_a_speaker_who_comes_back_within_the_grace_window_keeps_the_session(stac
     with join(stack, created["sessionId"], "es", ip) as listener:
         speaker.close()
         until(listener, "speakerDisconnected")
-        back = Client.connect(stack["websocketUrl"], source_ip=ip, action="refreshConnection",
-                              sessionId=created["sessionId"], role="speaker", token=token)
+        back = Client.connect(
+            stack["websocketUrl"],
+            source_ip=ip,
+            action="refreshConnection",
+            sessionId=created["sessionId"],
+            role="speaker",
+            token=token,
+        )
         with back:
             until(back, "connectionRefreshComplete")
             until(listener, "speakerReconnected")
@@ -322,20 +359,36 @@ def test_silent_connections_are_closed_and_gone_rows_removed(stack, token, ip, d
     session_id = created["sessionId"]
     silent = join(stack, session_id, "es", ip)
     # A row whose $disconnect never came: API Gateway answers 410 for it.
-    dynamodb.transact_write_items(TransactItems=[
-        {"Put": {"TableName": "Connections-e2e", "Item": {
-            "connectionId": {"S": "AAAAAAAAAAAAAAA="}, "sessionId": {"S": session_id}, "role": {"S": "listener"},
-            "targetLanguage": {"S": "fr"}, "connectedAt": {"N": str(int(time.time() * 1000))},
-            "ttl": {"N": str(int(time.time()) + 3600)}}}},
-        {"Update": {"TableName": "Sessions-e2e", "Key": {"sessionId": {"S": session_id}},
+    dynamodb.transact_write_items(
+        TransactItems=[
+            {
+                "Put": {
+                    "TableName": "Connections-e2e",
+                    "Item": {
+                        "connectionId": {"S": "AAAAAAAAAAAAAAA="},
+                        "sessionId": {"S": session_id},
+                        "role": {"S": "listener"},
+                        "targetLanguage": {"S": "fr"},
+                        "connectedAt": {"N": str(int(time.time() * 1000))},
+                        "ttl": {"N": str(int(time.time()) + 3600)},
+                    },
+                }
+            },
+            {
+                "Update": {
+                    "TableName": "Sessions-e2e",
+                    "Key": {"sessionId": {"S": session_id}},
                     "UpdateExpression": "SET listenerCount = listenerCount + :one",
-                    "ExpressionAttributeValues": {":one": {"N": "1"}}}},
-    ])
+                    "ExpressionAttributeValues": {":one": {"N": "1"}},
+                }
+            },
+        ]
+    )
     assert listener_count(dynamodb, session_id) == 2
     stay_active(5.5, speaker)  # heartbeatTimeoutSeconds is 5 on this stage
     run_job(stack)
     eventually(lambda: listener_count(dynamodb, session_id) == 0)
-    with pytest.raises(Exception):  # noqa: B017 - closed by the server: any receive fails
+    with pytest.raises(Exception):
         until(silent, "never", timeout=2)
     speaker.close()
 
@@ -351,8 +404,10 @@ def test_500_listeners_through_a_full_refresh_cycle(stack, token, ip, dynamodb):
         listeners = list(pool.map(lambda i: join(stack, session_id, languages[i % 5], ip), range(500)))
         assert listener_count(dynamodb, session_id) == 500
         rows = dynamodb.query(
-            TableName="Connections-e2e", IndexName="sessionId-targetLanguage-index",
-            KeyConditionExpression="sessionId = :s", ExpressionAttributeValues={":s": {"S": session_id}},
+            TableName="Connections-e2e",
+            IndexName="sessionId-targetLanguage-index",
+            KeyConditionExpression="sessionId = :s",
+            ExpressionAttributeValues={":s": {"S": session_id}},
             Select="COUNT",
         )
         assert rows["Count"] == 500
@@ -360,9 +415,15 @@ def test_500_listeners_through_a_full_refresh_cycle(stack, token, ip, dynamodb):
 
         def refresh(pair: tuple[str, str]) -> Client:
             previous, language = pair
-            client = Client.connect(stack["websocketUrl"], source_ip=ip, action="refreshConnection",
-                                    sessionId=session_id, role="listener", targetLanguage=language,
-                                    previousConnectionId=previous)
+            client = Client.connect(
+                stack["websocketUrl"],
+                source_ip=ip,
+                action="refreshConnection",
+                sessionId=session_id,
+                role="listener",
+                targetLanguage=language,
+                previousConnectionId=previous,
+            )
             until(client, "connectionRefreshComplete")
             return client
 
@@ -378,10 +439,15 @@ def test_500_listeners_through_a_full_refresh_cycle(stack, token, ip, dynamodb):
 
 
 def _all_connection_ids(dynamodb: Any, session_id: str) -> list[tuple[str, str]]:
-    found, kwargs = [], {
-        "TableName": "Connections-e2e", "IndexName": "sessionId-targetLanguage-index",
-        "KeyConditionExpression": "sessionId = :s", "ExpressionAttributeValues": {":s": {"S": session_id}},
-    }
+    found, kwargs = (
+        [],
+        {
+            "TableName": "Connections-e2e",
+            "IndexName": "sessionId-targetLanguage-index",
+            "KeyConditionExpression": "sessionId = :s",
+            "ExpressionAttributeValues": {":s": {"S": session_id}},
+        },
+    )
     while True:
         page = dynamodb.query(**kwargs)
         found += [(i["connectionId"]["S"], i["targetLanguage"]["S"]) for i in page["Items"]]
