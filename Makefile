@@ -20,7 +20,7 @@ E2E_TEMPLATE := cdk.out-e2e/SessionManagement-e2e.template.json
 LAYER := build/lambda-layer/.built
 
 .PHONY: help install layer synth local-up local-down local-status token test unit-test contract-test \
-        infra-test e2e-test fidelity-test trigger-rule lint format clean
+        infra-test e2e-test fidelity-test trigger-rule load-test promote lint format clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -97,14 +97,24 @@ trigger-rule: ## Run an EventBridge schedule rule's targets now (RULE=name)
 test: install $(LOCAL_TEMPLATE) $(E2E_TEMPLATE) ## All tests: unit, contract, infrastructure and end-to-end
 	$(PY) -m pytest tests -q --durations=10
 
+TARGET ?= local
+SCALE ?= smoke
+FROM ?= staging
+TO ?= prod
+load-test: install $(LOCAL_TEMPLATE) $(E2E_TEMPLATE) ## Load run with p95 gates (TARGET=local|staging SCALE=smoke|full|soak [WORKERS=n])
+	PYTHONPATH=services:. $(PY) -m loadtests.run --target $(TARGET) --scale $(SCALE) $(if $(WORKERS),--workers $(WORKERS))
+
+promote: install $(LOCAL_TEMPLATE) $(E2E_TEMPLATE) ## Deploy TO only if FROM meets the load gates (FROM=staging TO=prod [DRY_RUN=1])
+	PYTHONPATH=services:. $(PY) -m loadtests.promote --from $(FROM) --to $(TO) $(if $(WORKERS),--workers $(WORKERS))
+
 lint: install ## ruff and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy services infrastructure local_stack
+	$(VENV)/bin/mypy services infrastructure local_stack loadtests
 
 format: install ## Format and autofix
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
 clean: local-down ## Remove build outputs (keeps .venv and node_modules)
-	rm -rf cdk.out cdk.out-e2e build .local reports .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out cdk.out-e2e build .local .pytest_cache .mypy_cache .ruff_cache

@@ -77,6 +77,7 @@ class WebSocketGateway:
         process_index: int,
         permissions: list[InvokePermission] | None = None,
     ) -> None:
+        self.ready = False
         self.api = api
         self.permissions = permissions
         self.stage = stage

@@ -97,6 +97,9 @@ def build_app(
         return await gateway.handshake(request)
 
     async def health(_: web.Request) -> web.Response:
+        # Not ready until the warm environments are up, so a run's first requests meet warm functions.
+        if not gateway.ready:
+            return web.json_response({"status": "warming"}, status=503)
         return web.json_response({"status": "ok", "connections": len(gateway.connections)})
 
     async def trigger_rule(request: web.Request) -> web.Response:
@@ -163,7 +166,10 @@ async def serve(settings: GatewaySettings, index: int) -> None:
     # One process runs the schedules, as EventBridge invokes a target once per period.
     schedules = asyncio.ensure_future(scheduler.run()) if index == 0 else None
     if settings.warm_functions:
-        await asyncio.gather(*(pool.warm() for pool in pools.values()), return_exceptions=True)
+        await asyncio.gather(
+            *(pool.warm(settings.warm_environments) for pool in pools.values()), return_exceptions=True
+        )
+    gateway.ready = True
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

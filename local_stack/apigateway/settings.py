@@ -26,6 +26,8 @@ class GatewaySettings:
     function_env: dict[str, str] = field(default_factory=dict)
     lambda_concurrency: int = 8
     warm_functions: bool = True
+    # Environments started per function before traffic (like provisioned concurrency); load runs raise it.
+    warm_environments: int = 1
     idle_timeout_seconds: float = 600.0
     max_connection_seconds: float = 7200.0
     integration_timeout_seconds: float = 29.0
@@ -53,6 +55,7 @@ class GatewaySettings:
             function_env=dict(raw["functionEnv"]),
             lambda_concurrency=int(raw.get("lambdaConcurrency", 8)),
             warm_functions=bool(raw.get("warmFunctions", True)),
+            warm_environments=int(raw.get("warmEnvironments", 1)),
             idle_timeout_seconds=float(raw.get("idleTimeoutSeconds", 600)),
             max_connection_seconds=float(raw.get("maxConnectionSeconds", 7200)),
             integration_timeout_seconds=float(raw.get("integrationTimeoutSeconds", 29)),

@@ -163,11 +163,16 @@ class FunctionPool:
                 )
             return InvocationResult(payload=response.get("result"), request_id=request_id, duration_ms=duration)
 
-    async def warm(self) -> None:
-        """Start one environment ahead of traffic, so the first request of a test run is not a cold start."""
-        async with self._slots:
-            environment = await self._acquire()
-            self._idle.append(environment)
+    async def warm(self, environments: int = 1) -> None:
+        """Start environments ahead of traffic, as provisioned concurrency does in Lambda, so the first
+        requests of a run (a test's, or a load ramp's burst) are not cold starts."""
+
+        async def start_one() -> None:
+            async with self._slots:
+                self._idle.append(await self._acquire())
+
+        count = max(1, min(environments, self.concurrency_limit))
+        await asyncio.gather(*(start_one() for _ in range(count)))
 
     def shutdown(self) -> None:
         for environment in self._idle:

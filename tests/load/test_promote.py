@@ -1,0 +1,116 @@
+"""Promotion: a breached gate blocks the deploy step, a passing run reaches it (a recorded command)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from loadtests import promote
+from loadtests.promote import Promotion, PromotionBlocked
+
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
+
+def report(root: Path, passed: bool) -> Path:
+    directory = root / "staging-20261126T000000Z"
+    directory.mkdir(parents=True)
+    gate = {"name": "p95 join", "threshold": 1000, "measured": 400 if passed else 1400, "passed": passed}
+    (directory / "gates.json").write_text(json.dumps({"passed": passed, "gates": [gate]}))
+    return directory
+
+
+class Recorder:
+    def __init__(self, status: int = 0) -> None:
+        self.commands: list[list[str]] = []
+        self.status = status
+
+    def __call__(self, command) -> int:
+        self.commands.append(list(command))
+        return self.status
+
+
+def run(tmp_path: Path, passed: bool, dry_run: bool = False, deploy_status: int = 0):
+    recorder = Recorder(deploy_status)
+    loads: list[Promotion] = []
+
+    def load(promotion: Promotion, root: Path) -> Path:
+        loads.append(promotion)
+        return report(tmp_path / "reports", passed)
+
+    outcome = promote.promote(
+        Promotion("staging", "prod", dry_run=dry_run),
+        check_source=lambda source, commit: {"source": source, "commit": commit},
+        load=load,
+        execute=recorder,
+        commit=COMMIT,
+        evidence_dir=tmp_path / "promotions",
+    )
+    return outcome, recorder, loads
+
+
+def test_a_breached_gate_blocks_the_deploy(tmp_path):
+    with pytest.raises(PromotionBlocked, match="p95 join"):
+        run(tmp_path, passed=False)
+    assert not (tmp_path / "promotions").exists()
+
+
+def test_a_passing_run_reaches_the_deploy_and_records_evidence(tmp_path):
+    evidence, recorder, loads = run(tmp_path, passed=True)
+    [command] = recorder.commands
+    assert command[1:3] == ["deploy", "SessionManagement-prod"]
+    assert "env=prod" in command and f"commit={COMMIT}" in command and "--require-approval" in command
+    assert loads[0].scenario == "full"
+    [written] = (tmp_path / "promotions").glob("prod-*.json")
+    recorded = json.loads(written.read_text())
+    assert recorded["commit"] == COMMIT and recorded["deployExitCode"] == 0 and recorded["report"] == evidence["report"]
+
+
+def test_dry_run_does_everything_but_the_deploy(tmp_path):
+    evidence, recorder, _ = run(tmp_path, passed=True, dry_run=True)
+    assert recorder.commands == [] and evidence["dryRun"] is True
+    assert list((tmp_path / "promotions").glob("prod-*.json"))
+
+
+def test_a_failed_deploy_is_reported(tmp_path):
+    with pytest.raises(PromotionBlocked, match="exited with 3"):
+        run(tmp_path, passed=True, deploy_status=3)
+
+
+def test_a_source_on_another_commit_stops_before_any_load(tmp_path):
+    def stale(source: str, commit: str) -> dict:
+        raise PromotionBlocked(f"SessionManagement-{source} runs commit feedbeef, not {commit}")
+
+    def never(*_):
+        raise AssertionError("no load run for a stale source")
+
+    with pytest.raises(PromotionBlocked, match="feedbeef"):
+        promote.promote(Promotion("staging", "prod"), check_source=stale, load=never, execute=Recorder(), commit=COMMIT)
+
+
+def test_a_run_without_gates_blocks(tmp_path):
+    empty = tmp_path / "staging-x"
+    empty.mkdir()
+    with pytest.raises(PromotionBlocked, match=r"no gates\.json"):
+        promote.promote(
+            Promotion("staging", "prod"),
+            check_source=lambda s, c: {},
+            load=lambda p, r: empty,
+            execute=Recorder(),
+            commit=COMMIT,
+        )
+
+
+def test_the_cli_exits_non_zero_when_blocked(tmp_path, monkeypatch, capsys):
+    recorder = Recorder()
+    monkeypatch.setattr(promote, "check_source_matches", lambda s, c: {"source": s})
+    monkeypatch.setattr(promote, "run_load", lambda p, r: report(tmp_path / "reports", passed=False))
+    monkeypatch.setattr(promote, "execute_command", recorder)
+    monkeypatch.setattr(promote, "PROMOTIONS_DIR", tmp_path / "promotions")
+    assert promote.main(["--from", "staging", "--to", "prod"]) == 1
+    assert "PROMOTION BLOCKED" in capsys.readouterr().err and recorder.commands == []
+
+
+def test_the_source_check_of_local_needs_no_aws():
+    assert promote.check_source_matches("local", COMMIT)["commit"] == COMMIT
