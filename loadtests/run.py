@@ -150,7 +150,7 @@ def run_locust(
     command += ["SpeakerUser", "ListenerUser"] if mode == "service" else ["ListenerUser"]
     environment = {
         **os.environ,
-        "LOAD_SCENARIO": scenario.name,
+        "LOAD_SCENARIO": scenario.source,
         "LOAD_TARGET_FILE": str(target_file),
         "LOAD_REPORT_DIR": str(report_dir),
         "LOAD_MODE": mode,
@@ -197,7 +197,10 @@ def start_local_target(scenario: Scenario) -> tuple[dict[str, Any], Path]:
     state_dir = ROOT / ".local" / f"load-{scenario.name}"
     cli.stop(state_dir)  # a fresh stack: sessions of an earlier run would count against maxActiveSessions
     # Every execution environment warm before the ramp, as provisioned concurrency would be.
-    overrides: dict[str, Any] = {"scheduleTimeScale": scenario.schedule_time_scale, "warmEnvironments": 8}
+    overrides: dict[str, Any] = {
+        "scheduleTimeScale": scenario.schedule_time_scale,
+        "warmEnvironments": scenario.lambda_concurrency,
+    }
     if scenario.env == "e2e":
         overrides["maxConnectionSeconds"] = 0.005 * 3600  # the e2e stage's sessionMaxDurationHours
     options = LocalStackOptions(
@@ -205,6 +208,7 @@ def start_local_target(scenario: Scenario) -> tuple[dict[str, Any], Path]:
         env=scenario.env,
         assembly_dir=str(ROOT / ("cdk.out-e2e" if scenario.env == "e2e" else "cdk.out")),
         gateway_processes=scenario.gateway_processes,
+        lambda_concurrency=scenario.lambda_concurrency,
         gateway_overrides=overrides,
     )
     return cli.start(options), state_dir

@@ -32,8 +32,11 @@ class Scenario:
     floor: bool = False
     refresh: bool = False
     schedule_time_scale: float = 1.0
+    # Local stack only: execution environments per function per gateway process, all warm before the ramp.
+    lambda_concurrency: int = 8
     target_language_mix: dict[str, float] = field(default_factory=lambda: {"es": 1.0})
     description: str = ""
+    source: str = ""
 
     @property
     def listeners(self) -> int:
@@ -64,8 +67,10 @@ class Scenario:
             floor=bool(raw.get("floor", False)),
             refresh=bool(raw.get("refresh", False)),
             schedule_time_scale=float(raw.get("scheduleTimeScale", 1.0)),
+            lambda_concurrency=int(raw.get("lambdaConcurrency", 8)),
             target_language_mix={str(k): float(v) for k, v in raw["targetLanguageMix"].items()},
             description=str(raw.get("description", "")),
+            source=str(path.resolve()),
         )
         if not 0 < scenario.spawn_rate <= MAX_SPAWN_RATE:
             raise ValueError(f"{path}: spawnRate must be in (0, {MAX_SPAWN_RATE}] (API Gateway's new-connection quota)")

@@ -12,6 +12,7 @@ from session_management.aws import dynamodb_client
 from session_management.config import Settings, load_settings
 from session_management.errors import ErrorCode, ServiceError
 from session_management.handshake import CreateSessionRequest, JoinSessionRequest, RefreshRequest
+from session_management.metrics import metrics, record_fanout_failures
 from session_management.observability import hash_id, logger
 from session_management.repositories.connections import (
     Connection,
@@ -326,6 +327,7 @@ def _tell_listeners(repos: Repositories, session: Session, message: dict[str, ob
         repos.connections.leave(by_id[gone])
     if result.failed:
         logger.warning("fan-out failures", extra={"sessionId": session.session_id, "failed": len(result.failed)})
+        record_fanout_failures(len(result.failed))
     return result
 
 

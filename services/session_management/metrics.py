@@ -23,3 +23,9 @@ def record_error(code: str) -> None:
         name="ConnectionErrors", unit=MetricUnit.Count, value=1, namespace="SessionManagement"
     ) as metric:
         metric.add_dimension(name="ErrorCode", value=code)
+
+
+def record_fanout_failures(count: int) -> None:
+    """FanoutFailures: pushes that failed for reasons other than a connection being gone (410)."""
+    if count:
+        metrics.add_metric(name="FanoutFailures", unit=MetricUnit.Count, value=count)

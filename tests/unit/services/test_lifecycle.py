@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from unittest import mock
 
 import pytest
@@ -119,3 +120,20 @@ def test_session_creation_is_rate_limited_per_user(dynamodb, monkeypatch):
         lifecycle.create_session(CreateSessionRequest("en", "standard"), speaker("c3", "busy"))
     assert error.value.code is ErrorCode.RATE_LIMITED
     assert 1 <= error.value.retry_after <= 3600
+
+
+def test_fan_out_failures_are_counted_and_gone_listeners_removed(dynamodb, session, capsys):
+    from session_management import fanout, messages
+
+    join(session.session_id, "listener-a")
+    join(session.session_id, "listener-b")
+    result = fanout.FanoutResult(delivered=[], gone=["listener-a"], failed=["listener-b"])
+    with mock.patch.object(fanout, "broadcast", return_value=result):
+        message = messages.broadcast_state_changed(
+            session_id=session.session_id, state=session.broadcast_state.to_message()
+        )
+        lifecycle._tell_listeners(lifecycle.repositories(), session, message)
+        lifecycle.metrics.flush_metrics()
+    assert count(dynamodb, session.session_id) == 1  # the 410 row left; the failed one stays for a retry
+    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"FanoutFailures"' in line]
+    assert [m["FanoutFailures"] for m in emitted] == [[1.0]]
