@@ -13,12 +13,14 @@ from __future__ import annotations
 import itertools
 import time
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import gevent
 from gevent.event import AsyncResult
-from locust.env import Environment
-from locust.runners import LocalRunner, MasterRunner, WorkerRunner
+
+if TYPE_CHECKING:  # importing locust monkey-patches the process; only the locustfile may do that
+    from locust.env import Environment
 
 SESSION_READY = "loadtest_session_ready"
 CLAIM_SLOT = "loadtest_claim_listener_slot"
@@ -39,31 +41,29 @@ class LocalState:
         return step if self.phase == STEADY else f"{step} (ramp)"
 
 
+Reply = Callable[[Any, dict[str, Any]], None]
+
+
 class Roster:
     """The assigning side; it lives only in the master or the only process."""
 
-    def __init__(self, environment: Environment, listeners_per_session: int) -> None:
-        self.environment = environment
+    def __init__(self, reply: Reply, listeners_per_session: int) -> None:
+        self.reply = reply  # answers the process that asked
         self.per_session = listeners_per_session
         self.sessions: list[str] = []
         self.assigned: dict[str, int] = {}
 
-    def on_session_ready(self, environment: Environment, msg: Any, **_: Any) -> None:
+    def on_session_ready(self, environment: Any, msg: Any, **_: Any) -> None:
         session_id = msg.data["sessionId"]
         if session_id not in self.assigned:
             self.sessions.append(session_id)
             self.assigned[session_id] = 0
 
-    def on_claim(self, environment: Environment, msg: Any, **_: Any) -> None:
+    def on_claim(self, environment: Any, msg: Any, **_: Any) -> None:
         session_id = next((s for s in self.sessions if self.assigned[s] < self.per_session), None)
         if session_id is not None:
             self.assigned[session_id] += 1
-        reply = {"ticket": msg.data["ticket"], "sessionId": session_id}
-        runner = environment.runner
-        if isinstance(runner, MasterRunner):
-            runner.send_message(SLOT, reply, client_id=msg.node_id)
-        elif runner is not None:
-            runner.send_message(SLOT, reply)
+        self.reply(msg, {"ticket": msg.data["ticket"], "sessionId": session_id})
 
 
 class RosterClient:
@@ -75,7 +75,7 @@ class RosterClient:
         self._tickets = itertools.count()
         self._prefix = uuid.uuid4().hex[:8]
 
-    def on_slot(self, environment: Environment, msg: Any, **_: Any) -> None:
+    def on_slot(self, environment: Any, msg: Any, **_: Any) -> None:
         waiter = self._pending.pop(msg.data["ticket"], None)
         if waiter is not None:
             waiter.set(msg.data["sessionId"])
@@ -105,17 +105,26 @@ class RosterClient:
 def register(
     environment: Environment, state: LocalState, listeners_per_session: int
 ) -> tuple[Roster | None, RosterClient]:
+    from locust.runners import LocalRunner, MasterRunner, WorkerRunner
+
     runner = environment.runner
     roster = None
     client = RosterClient(environment)
     if isinstance(runner, (MasterRunner, LocalRunner)):
-        roster = Roster(environment, listeners_per_session)
+
+        def reply(msg: Any, data: dict[str, Any]) -> None:
+            if isinstance(runner, MasterRunner):
+                runner.send_message(SLOT, data, client_id=msg.node_id)
+            else:
+                runner.send_message(SLOT, data)
+
+        roster = Roster(reply, listeners_per_session)
         runner.register_message(SESSION_READY, roster.on_session_ready)
         runner.register_message(CLAIM_SLOT, roster.on_claim)
     if isinstance(runner, (WorkerRunner, LocalRunner)):
         runner.register_message(SLOT, client.on_slot)
 
-        def on_phase(environment: Environment, msg: Any, **_: Any) -> None:
+        def on_phase(environment: Any, msg: Any, **_: Any) -> None:
             state.phase = msg.data["phase"]
 
         runner.register_message(PHASE, on_phase)

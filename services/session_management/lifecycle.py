@@ -12,7 +12,7 @@ from session_management.aws import dynamodb_client
 from session_management.config import Settings, load_settings
 from session_management.errors import ErrorCode, ServiceError
 from session_management.handshake import CreateSessionRequest, JoinSessionRequest, RefreshRequest
-from session_management.metrics import metrics, record_fanout_failures
+from session_management.metrics import record_fanout_failures
 from session_management.observability import hash_id, logger
 from session_management.repositories.connections import (
     Connection,

@@ -1,4 +1,6 @@
-"""Scenario files and the roster that spreads listeners over sessions."""
+"""Scenario files and the roster that spreads listeners over sessions.
+
+Nothing here may import locust: it monkey-patches the whole test process."""
 
 from __future__ import annotations
 
@@ -33,22 +35,24 @@ def test_a_ramp_faster_than_api_gateway_admits_is_refused(tmp_path):
         Scenario.load(str(path))
 
 
-class FakeRunner:
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, dict]] = []
-
-    def send_message(self, msg_type, data=None, client_id=None):
-        self.sent.append((msg_type, data))
-
-
 def test_the_roster_fills_each_session_exactly_and_then_says_wait():
-    runner = FakeRunner()
-    environment = SimpleNamespace(runner=runner)
-    roster = Roster(environment, listeners_per_session=3)
+    sent: list[tuple[str, dict]] = []
+    environment = SimpleNamespace()
+    roster = Roster(lambda msg, data: sent.append((msg.node_id, data)), listeners_per_session=3)
     for session in ("a", "b"):
         roster.on_session_ready(environment, SimpleNamespace(data={"sessionId": session}, node_id="w1"))
     roster.on_session_ready(environment, SimpleNamespace(data={"sessionId": "a"}, node_id="w2"))  # a repeat
     for ticket in range(7):
         roster.on_claim(environment, SimpleNamespace(data={"ticket": str(ticket)}, node_id="w1"))
-    answers = [data["sessionId"] for _, data in runner.sent]
+    answers = [data["sessionId"] for _, data in sent]
     assert answers == ["a", "a", "a", "b", "b", "b", None]
+
+
+def test_importing_the_load_suite_leaves_the_test_process_unpatched():
+    import sys
+
+    import loadtests.coordination
+    import loadtests.gates
+    import loadtests.promote  # noqa: F401
+
+    assert "locust" not in sys.modules

@@ -124,6 +124,7 @@ def test_session_creation_is_rate_limited_per_user(dynamodb, monkeypatch):
 
 def test_fan_out_failures_are_counted_and_gone_listeners_removed(dynamodb, session, capsys):
     from session_management import fanout, messages
+    from session_management.metrics import metrics
 
     join(session.session_id, "listener-a")
     join(session.session_id, "listener-b")
@@ -133,7 +134,7 @@ def test_fan_out_failures_are_counted_and_gone_listeners_removed(dynamodb, sessi
             session_id=session.session_id, state=session.broadcast_state.to_message()
         )
         lifecycle._tell_listeners(lifecycle.repositories(), session, message)
-        lifecycle.metrics.flush_metrics()
+        metrics.flush_metrics()
     assert count(dynamodb, session.session_id) == 1  # the 410 row left; the failed one stays for a retry
     emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"FanoutFailures"' in line]
     assert [m["FanoutFailures"] for m in emitted] == [[1.0]]
