@@ -81,8 +81,8 @@ class Connection:
             while True:
                 raw = self.ws.recv()
                 received = time.perf_counter()
-                if not raw:
-                    break
+                if not raw:  # websocket-client returns "" for the server's close frame
+                    raise ConnectionError("closed by the server")
                 frame = json.loads(raw)
                 if "type" not in frame:
                     raise contracts.ContractViolation("frame", "it has no type")

@@ -31,6 +31,7 @@ class Scenario:
     env: str = "local"
     floor: bool = False
     refresh: bool = False
+    # Local stack only: the periodic job's period is multiplied by this (0.05: every 3 s instead of every minute).
     schedule_time_scale: float = 1.0
     # Local stack only: execution environments per function per gateway process, all warm before the ramp.
     lambda_concurrency: int = 8

@@ -41,6 +41,7 @@ class Settings:
     heartbeat_timeout_seconds: float
     speaker_reconnect_grace_seconds: float
     fanout_concurrency: int
+    liveness_checks_per_run: int
 
     @property
     def cognito_issuer(self) -> str:
@@ -71,4 +72,5 @@ def load_settings() -> Settings:
         heartbeat_timeout_seconds=_float("HEARTBEAT_TIMEOUT_SECONDS", 90),
         speaker_reconnect_grace_seconds=_float("SPEAKER_RECONNECT_GRACE_SECONDS", 60),
         fanout_concurrency=_int("FANOUT_CONCURRENCY", 32),
+        liveness_checks_per_run=_int("LIVENESS_CHECKS_PER_RUN", 5000),
     )

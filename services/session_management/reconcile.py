@@ -5,13 +5,19 @@ trusted to do.
 - Connections API Gateway reports gone (410): their rows and counts are removed.
 - Connections silent longer than heartbeatTimeoutSeconds: closed through DELETE @connections,
   which runs the normal `$disconnect` path.
+- The liveness GETs are bounded per run (`livenessChecksPerRun`, 5,000): with more connections
+  each is checked every ceil(n / 5,000) minutes, in stable buckets. 50,000 GETs a minute would
+  outrun one invocation (and crowd fan-out out of the account's @connections throughput), while
+  API Gateway's own 10-minute idle timeout closes silent connections on the same time scale.
 - Connections nearing API Gateway's 2-hour limit: told to refresh (and speakers warned).
 - Every active session's speaker: a sessionStatus push.
 """
 
 from __future__ import annotations
 
+import math
 import time
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -41,6 +47,7 @@ class ReconcileReport:
     active_sessions: int = 0
     total_listeners: int = 0
     errors: list[str] = field(default_factory=list)
+    removed: set[str] = field(default_factory=set)
 
 
 def _last_active_ms(info: dict[str, Any]) -> int:
@@ -48,9 +55,19 @@ def _last_active_ms(info: dict[str, Any]) -> int:
     return int(value.timestamp() * 1000) if isinstance(value, datetime) else 0
 
 
-def _check_connection(row: Connection, session: Session | None, now: int, report: ReconcileReport) -> None:
+def liveness_due(connection_id: str, minute: int, buckets: int) -> bool:
+    """Whether this run asks API Gateway about the connection: every connection once per `buckets` runs."""
+    return zlib.crc32(connection_id.encode()) % buckets == minute % buckets
+
+
+def _check_connection(
+    row: Connection, session: Session | None, now: int, report: ReconcileReport, check_liveness: bool = True
+) -> None:
     settings = load_settings()
     if session is None or not session.management_endpoint:
+        return
+    if not check_liveness:
+        _notify_refresh(row, session, now, report)
         return
     client = management_client(session.management_endpoint)
     try:
@@ -58,6 +75,7 @@ def _check_connection(row: Connection, session: Session | None, now: int, report
     except client.exceptions.GoneException:
         disconnect(row.connection_id)  # the $disconnect that never came
         report.gone_removed += 1
+        report.removed.add(row.connection_id)
         return
     if now - _last_active_ms(info) > settings.heartbeat_timeout_seconds * 1000:
         try:
@@ -66,6 +84,7 @@ def _check_connection(row: Connection, session: Session | None, now: int, report
         except client.exceptions.GoneException:
             disconnect(row.connection_id)
             report.gone_removed += 1
+        report.removed.add(row.connection_id)
         return
     _notify_refresh(row, session, now, report)
 
@@ -113,8 +132,20 @@ def run(repos: Repositories | None = None) -> ReconcileReport:
                 report.sessions_ended += 1
             sessions.pop(session.session_id)
     rows = repos.connections.all()
+    buckets = max(1, math.ceil(len(rows) / max(1, settings.liveness_checks_per_run)))
+    minute = now // 60_000
     with ThreadPoolExecutor(max_workers=settings.fanout_concurrency) as pool:
-        futures = [pool.submit(_check_connection, row, sessions.get(row.session_id), now, report) for row in rows]
+        futures = [
+            pool.submit(
+                _check_connection,
+                row,
+                sessions.get(row.session_id),
+                now,
+                report,
+                liveness_due(row.connection_id, minute, buckets),
+            )
+            for row in rows
+        ]
         for future in futures:
             try:
                 future.result()
@@ -122,8 +153,8 @@ def run(repos: Repositories | None = None) -> ReconcileReport:
                 log_unexpected(exc)
                 report.errors.append(type(exc).__name__)
     listeners_by_session: dict[str, list[Connection]] = {}
-    for row in repos.connections.all():
-        if row.role is Role.LISTENER:
+    for row in rows:  # one scan per run: the rows this run removed are left out instead of scanning again
+        if row.role is Role.LISTENER and row.connection_id not in report.removed:
             listeners_by_session.setdefault(row.session_id, []).append(row)
     for session in sessions.values():
         current = repos.sessions.get(session.session_id)
@@ -137,6 +168,9 @@ def run(repos: Repositories | None = None) -> ReconcileReport:
                 report.status_pushes += 1
     logger.info(
         "reconciled",
-        extra={**{k: v for k, v in report.__dict__.items() if k != "errors"}, "errors": len(report.errors)},
+        extra={
+            **{k: v for k, v in report.__dict__.items() if k not in ("errors", "removed")},
+            "errors": len(report.errors),
+        },
     )
     return report
