@@ -4,6 +4,7 @@ whose timings are seconds (refresh at 6 s, warning at 9 s, 18 s connection limit
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +17,13 @@ from local_stack.supervisor import LocalStackOptions
 from tests.support.event_shapes import validate_recorded_events
 
 CONNECTION_LIMIT_SECONDS = 0.005 * 3600
+# Each test speaks from addresses of its own, so per-address limits never couple tests.
+_addresses = (f"127.0.{a}.{b}" for a, b in itertools.product(range(1, 250), range(2, 250)))
+
+
+@pytest.fixture
+def ip() -> str:
+    return next(_addresses)
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@ into another.
 
 from __future__ import annotations
 
-import itertools
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -19,12 +18,6 @@ from tests.e2e.client import Client, HandshakeRefused
 from tests.lifecycle.conftest import run_job
 
 pytestmark = pytest.mark.e2e
-_addresses = (f"127.0.{a}.{b}" for a, b in itertools.product(range(1, 250), range(2, 250)))
-
-
-@pytest.fixture
-def ip() -> str:
-    return next(_addresses)
 
 
 def until(client: Client, message_type: str, timeout: float = 10) -> dict[str, Any]:
