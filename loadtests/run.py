@@ -10,10 +10,12 @@ resources.json, gates.json) and exits non-zero when any gate fails.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 import threading
@@ -146,7 +148,11 @@ def run_locust(
         "WARNING",
     ]
     if workers > 1:
-        command += ["--processes", str(workers)]
+        # A port of its own: workers of an earlier invocation still shutting down must never join this master.
+        from local_stack.processes import free_port
+
+        port = str(free_port("127.0.0.1"))
+        command += ["--processes", str(workers), "--master-bind-port", port, "--master-port", port]
     command += ["SpeakerUser", "ListenerUser"] if mode == "service" else ["ListenerUser"]
     environment = {
         **os.environ,
@@ -159,13 +165,27 @@ def run_locust(
         "PYTHONPATH": os.pathsep.join([str(ROOT / "services"), str(ROOT)]),
     }
     with (report_dir / f"{prefix}.log").open("w") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         sampler_roots.append(process.pid)
         try:
             return process.wait(timeout=scenario.max_run_seconds + 120)
         except subprocess.TimeoutExpired:
-            process.kill()
             return -9
+        finally:
+            _reap_group(process.pid)
+
+
+def _reap_group(pgid: int, grace: float = 20.0) -> None:
+    """Locust's forked workers can outlive their master; the next phase starts only when all are gone."""
+    deadline = time.monotonic() + grace
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGTERM)
+        while time.monotonic() < deadline:
+            os.killpg(pgid, 0)
+            time.sleep(0.2)
+        os.killpg(pgid, signal.SIGKILL)
 
 
 def start_floor(scenario: Scenario, report_dir: Path) -> tuple[list[subprocess.Popen[bytes]], dict[str, Any]]:
