@@ -122,6 +122,23 @@ def test_session_creation_is_rate_limited_per_user(dynamodb, monkeypatch):
     assert 1 <= error.value.retry_after <= 3600
 
 
+def test_max_active_sessions_is_enforced_at_creation_and_frees_up_when_one_ends(dynamodb, monkeypatch):
+    monkeypatch.setenv("MAX_ACTIVE_SESSIONS", "2")
+    from session_management import config
+
+    config.load_settings.cache_clear()
+    first, _ = (
+        lifecycle.create_session(CreateSessionRequest("en", "standard"), speaker(f"c{index}", f"user-{index}"))
+        for index in range(2)
+    )
+    with pytest.raises(ServiceError) as error:
+        lifecycle.create_session(CreateSessionRequest("en", "standard"), speaker("c3", "user-3"))
+    assert (error.value.code, error.value.retry_after) == (ErrorCode.SERVICE_UNAVAILABLE, 60)
+    with mock.patch.object(lifecycle.fanout, "broadcast", return_value=lifecycle.fanout.FanoutResult()):
+        assert lifecycle.end_session(first, "speakerDisconnected")
+    assert lifecycle.create_session(CreateSessionRequest("en", "standard"), speaker("c4", "user-4")).session_id
+
+
 def test_fan_out_failures_are_counted_and_gone_listeners_removed(dynamodb, session, capsys):
     from session_management import fanout, messages
     from session_management.metrics import metrics
