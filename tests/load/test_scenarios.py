@@ -19,7 +19,7 @@ def test_the_full_scenario_is_the_promise():
     assert full.heartbeat_seconds == 30
 
 
-@pytest.mark.parametrize("name", ["smoke", "full", "soak"])
+@pytest.mark.parametrize("name", ["smoke", "capacity", "full", "soak"])
 def test_every_scenario_respects_the_new_connection_quota(name):
     scenario = Scenario.load(name)
     assert 0 < scenario.spawn_rate <= MAX_SPAWN_RATE
