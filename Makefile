@@ -101,7 +101,7 @@ TARGET ?= local
 SCALE ?= smoke
 FROM ?= staging
 TO ?= prod
-load-test: install $(LOCAL_TEMPLATE) $(E2E_TEMPLATE) ## Load run with p95 gates (TARGET=local|staging SCALE=smoke|full|soak [WORKERS=n])
+load-test: install $(LOCAL_TEMPLATE) $(E2E_TEMPLATE) ## Load run with p95 gates (TARGET=local|staging SCALE=smoke|capacity|full|soak [WORKERS=n])
 	PYTHONPATH=services:. $(PY) -m loadtests.run --target $(TARGET) --scale $(SCALE) $(if $(WORKERS),--workers $(WORKERS))
 
 promote: install $(LOCAL_TEMPLATE) $(E2E_TEMPLATE) ## Deploy TO only if FROM meets the load gates (FROM=staging TO=prod [DRY_RUN=1])
