@@ -147,13 +147,7 @@ def run_locust(
         "--loglevel",
         "WARNING",
     ]
-    if workers > 1:
-        # A port of its own: workers of an earlier invocation still shutting down must never join this master.
-        from local_stack.processes import free_port
-
-        port = str(free_port("127.0.0.1"))
-        command += ["--processes", str(workers), "--master-bind-port", port, "--master-port", port]
-    command += ["SpeakerUser", "ListenerUser"] if mode == "service" else ["ListenerUser"]
+    user_classes = ["SpeakerUser", "ListenerUser"] if mode == "service" else ["ListenerUser"]
     environment = {
         **os.environ,
         "LOAD_SCENARIO": scenario.source,
@@ -164,7 +158,44 @@ def run_locust(
         "GEVENT_RESOLVER": "block",
         "PYTHONPATH": os.pathsep.join([str(ROOT / "services"), str(ROOT)]),
     }
-    with (report_dir / f"{prefix}.log").open("w") as log:
+    log_file = report_dir / f"{prefix}.log"
+    for _ in range(MASTER_PORT_ATTEMPTS):
+        attempt = command + _master_options(workers) + user_classes
+        status = _run_once(attempt, environment, log_file, scenario, sampler_roots)
+        # A free port can be taken between choosing it and binding it (the stack's servers start too).
+        if "Socket bind failure" not in log_file.read_text(errors="replace"):
+            return status
+    return status
+
+
+MASTER_PORT_ATTEMPTS = 3
+
+
+def _master_options(workers: int) -> list[str]:
+    """A loopback port of its own: workers of an earlier invocation still shutting down must never join."""
+    if workers <= 1:
+        return []
+    from local_stack.processes import free_port
+
+    port = str(free_port("127.0.0.1"))
+    return [
+        "--processes",
+        str(workers),
+        "--master-bind-host",
+        "127.0.0.1",
+        "--master-bind-port",
+        port,
+        "--master-host",
+        "127.0.0.1",
+        "--master-port",
+        port,
+    ]
+
+
+def _run_once(
+    command: list[str], environment: dict[str, str], log_file: Path, scenario: Scenario, sampler_roots: list[int]
+) -> int:
+    with log_file.open("w") as log:
         process = subprocess.Popen(
             command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
