@@ -31,7 +31,7 @@ from locust.exception import StopUser
 from locust.runners import MasterRunner, WorkerRunner
 
 from loadtests import coordination, verifier
-from loadtests.protocol import Connection, HandshakeRefused
+from loadtests.protocol import Connection
 from loadtests.scenario import Scenario
 from loadtests.target import SpeakerTokens
 
@@ -70,27 +70,21 @@ class JoinPacer:
         gevent.sleep(slot - now)
 
 
-def record(step: str, started: float, exception: Exception | None = None, phase_named: bool = True) -> None:
+def _fire(name: str, milliseconds: float, exception: Exception | None) -> None:
     environment: Environment = _context["environment"]
     environment.events.request.fire(
-        request_type="WS",
-        name=STATE.sample_name(step) if phase_named else step,
-        response_time=(time.perf_counter() - started) * 1000,
-        response_length=0,
-        exception=exception,
-        context={},
+        request_type="WS", name=name, response_time=milliseconds, response_length=0, exception=exception, context={}
     )
+
+
+def record(step: str, started: float, exception: Exception | None = None, phase_named: bool = True) -> None:
+    """A step timed from `started` to now; create and join are not phase-named (they only happen in the ramp)."""
+    _fire(STATE.sample_name(step) if phase_named else step, (time.perf_counter() - started) * 1000, exception)
 
 
 def fire_ms(step: str, milliseconds: float) -> None:
-    _context["environment"].events.request.fire(
-        request_type="WS",
-        name=STATE.sample_name(step),
-        response_time=milliseconds,
-        response_length=0,
-        exception=None,
-        context={},
-    )
+    """A step whose duration was measured elsewhere (a frame's receive time, a send time carried in requestId)."""
+    _fire(STATE.sample_name(step), milliseconds, None)
 
 
 class SessionUser(User):
@@ -297,10 +291,6 @@ class ListenerUser(SessionUser):
             sent_ms = int(request_id.split("-")[1])
             fire_ms("fanout", max(0.0, time.time() * 1000 - sent_ms))
         super().on_push(frame, received)
-
-
-# Locust's HandshakeRefused must count as a failure; it is an Exception, which Locust records.
-__all__ = ["HandshakeRefused", "ListenerUser", "SpeakerUser"]
 
 
 @events.init.add_listener

@@ -220,7 +220,7 @@ def _reap_group(pgid: int, grace: float = 20.0) -> None:
 
 
 def start_floor(scenario: Scenario, report_dir: Path) -> tuple[list[subprocess.Popen[bytes]], dict[str, Any]]:
-    from local_stack.processes import free_port
+    from local_stack.processes import free_port, port_open, wait_until
 
     ports = [free_port("127.0.0.1") for _ in range(scenario.gateway_processes)]
     processes = [
@@ -232,11 +232,7 @@ def start_floor(scenario: Scenario, report_dir: Path) -> tuple[list[subprocess.P
         )
         for port in ports
     ]
-    from local_stack.processes import port_open
-
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and not all(port_open(p, "127.0.0.1") for p in ports):
-        time.sleep(0.1)
+    wait_until(lambda: all(port_open(p, "127.0.0.1") for p in ports), timeout=20)
     urls = [f"ws://127.0.0.1:{port}/prod" for port in ports]
     return processes, {"kind": "floor", "websocketUrl": urls[0], "websocketUrls": urls}
 

@@ -15,7 +15,6 @@ from typing import Any
 
 import boto3
 
-LOCAL_SPEAKER_PASSWORD = "LoadTest-Speaker-1!"
 # Services are chosen at run time here, which boto3's typed overloads cannot express.
 _client_factory: Any = boto3.client
 CREDENTIAL_PARAMETER = "/session-management/{env}/load-test/{name}"
@@ -68,7 +67,6 @@ def aws_client(target: dict[str, Any], service: str) -> Any:
     endpoints = {
         "dynamodb": target["dynamodbEndpoint"],
         "apigatewaymanagementapi": target["managementApiUrl"],
-        "cognito-idp": target["cognito"]["endpoint"],
     }
     return _client_factory(
         service,
@@ -91,25 +89,19 @@ class SpeakerTokens:
         self.target = target
         self._lock = threading.Lock()
         self._count = 0
-        self._client = aws_client(target, "cognito-idp")
+        # Local tokens come from the local pool through cli.speaker_token; only a deployed stage needs this client.
+        self._client: Any = aws_client(target, "cognito-idp") if target["kind"] != "local" else None
 
     def next_token(self) -> str:
         with self._lock:
             self._count += 1
             index = self._count
         if self.target["kind"] == "local":
-            username = f"load-speaker-{os.getpid()}-{index}"
-            self._ensure_local_user(username)
-            return self._initiate(username, LOCAL_SPEAKER_PASSWORD)
+            from local_stack import cli
+
+            return cli.speaker_token(self.target, f"load-speaker-{os.getpid()}-{index}")
         usernames, password = self._stage_credentials()
         return self._initiate(usernames[index % len(usernames)], password)
-
-    def _ensure_local_user(self, username: str) -> None:
-        pool = self.target["cognito"]["userPoolId"]
-        self._client.admin_create_user(UserPoolId=pool, Username=username, MessageAction="SUPPRESS")
-        self._client.admin_set_user_password(
-            UserPoolId=pool, Username=username, Password=LOCAL_SPEAKER_PASSWORD, Permanent=True
-        )
 
     def _initiate(self, username: str, password: str) -> str:
         result = self._client.initiate_auth(

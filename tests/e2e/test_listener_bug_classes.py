@@ -7,13 +7,13 @@ import json
 import shutil
 from pathlib import Path
 
-import boto3
 import pytest
 
 from local_stack import cli
 from local_stack.supervisor import LocalStackOptions
 from tests.e2e.client import Client, HandshakeRefused
 from tests.e2e.test_session_flows import create_session, eventually, join, session_item
+from tests.support.clients import local_client
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,13 +64,7 @@ def test_a_repeated_connect_is_idempotent(stack, speaker_token, dynamodb, tables
             and "methodArn" not in event
             and (event.get("queryStringParameters") or {}).get("sessionId") == created["sessionId"]
         )
-        client = boto3.client(
-            "lambda",
-            endpoint_url=stack["lambdaEndpoint"],
-            region_name=stack["region"],
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
+        client = local_client(stack, "lambda")
         result = client.invoke(FunctionName="session-connection-handler-local", Payload=json.dumps(connect_event))
         assert json.load(result["Payload"]) == {"statusCode": 200}
         assert session_item(dynamodb, tables, created["sessionId"])["listenerCount"] == {"N": "1"}

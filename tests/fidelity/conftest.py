@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from local_stack import cli
 from local_stack.supervisor import LocalStackOptions
 from tests.fidelity import probe_stack
+from tests.support.clients import local_client
 from tests.support.event_shapes import validate_recorded_events
 
 
@@ -53,10 +53,4 @@ def strict(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
 
 @pytest.fixture(scope="session")
 def probe_table(probe: dict[str, Any]) -> Any:
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=probe["dynamodbEndpoint"],
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    return local_client(probe, "dynamodb")

@@ -8,12 +8,12 @@ import itertools
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 
 from local_stack import cli
 from local_stack.processes import ROOT
 from local_stack.supervisor import LocalStackOptions
+from tests.support.clients import local_client
 from tests.support.event_shapes import validate_recorded_events
 
 CONNECTION_LIMIT_SECONDS = 0.005 * 3600
@@ -51,13 +51,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
 @pytest.fixture(scope="session")
 def dynamodb(stack: dict[str, Any]) -> Any:
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=stack["dynamodbEndpoint"],
-        region_name=stack["region"],
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    return local_client(stack, "dynamodb")
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import boto3
 import psutil
 import pytest
 
@@ -25,6 +24,7 @@ from local_stack.processes import ROOT
 from local_stack.supervisor import LocalStackOptions
 from tests.e2e.client import Client, HandshakeRefused
 from tests.lifecycle.test_lifecycle import eventually, join, listener_count, open_session, until
+from tests.support.clients import local_client
 
 pytestmark = pytest.mark.e2e
 
@@ -49,13 +49,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def dynamodb(stack: dict[str, Any]) -> Any:
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=stack["dynamodbEndpoint"],
-        region_name=stack["region"],
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    return local_client(stack, "dynamodb")
 
 
 @pytest.fixture(scope="module")
