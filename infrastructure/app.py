@@ -1,4 +1,7 @@
-"""CDK app entry point: `cdk synth -c env=dev|staging|prod|local` builds stack SessionManagement-{env}."""
+"""CDK app entry point: `cdk synth -c env=dev|staging|prod|local` builds stack SessionManagement-{env}.
+
+`-c configFile=path` reads the stage config from elsewhere (staging and prod configs are not committed).
+"""
 
 from __future__ import annotations
 
@@ -17,7 +20,8 @@ from session_infrastructure.stack import SessionManagementStack
 
 def build(app: cdk.App) -> SessionManagementStack:
     env_name = app.node.try_get_context("env") or "dev"
-    config = stage_config.load(env_name)
+    config_file = app.node.try_get_context("configFile")
+    config = stage_config.load(env_name, path=Path(config_file) if config_file else None)
     layer_dir = Path(app.node.try_get_context("layerPath") or DEFAULT_LAYER_DIR)
     account = os.environ.get("CDK_DEFAULT_ACCOUNT")
     return SessionManagementStack(
