@@ -18,7 +18,10 @@ def record_latency(name: str, started_monotonic: float) -> None:
 
 
 def record_error(code: str) -> None:
-    """ConnectionErrors by ErrorCode, flushed at once (its dimension must not tag the other metrics)."""
+    """ConnectionErrors, flushed at once: once in total (what the alarm watches; alarms cannot sum
+    across dimension values) and once by ErrorCode (what the dashboard breaks down)."""
+    with single_metric(name="ConnectionErrors", unit=MetricUnit.Count, value=1, namespace="SessionManagement"):
+        pass
     with single_metric(
         name="ConnectionErrors", unit=MetricUnit.Count, value=1, namespace="SessionManagement"
     ) as metric:
