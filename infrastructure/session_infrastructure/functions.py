@@ -12,7 +12,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from session_infrastructure.config import StageConfig
-from session_infrastructure.tables import CONNECTIONS_BY_LANGUAGE_INDEX, SessionTables
+from session_infrastructure.tables import CONNECTIONS_BY_LANGUAGE_INDEX, SESSIONS_BY_SPEAKER_INDEX, SessionTables
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVICES_DIR = REPO_ROOT / "services"
@@ -118,7 +118,20 @@ def function_specs(env: str) -> list[FunctionSpec]:
             10,
             "$default: INVALID_MESSAGE for anything unrouted",
         ),
+        FunctionSpec(
+            "http_api",
+            f"session-http-api-handler-{env}",
+            f"{module}.http_api.handler",
+            256,
+            30,
+            "HTTP session API (/sessions) behind the Cognito JWT authorizer",
+        ),
     ]
+
+
+def _pascal(key: str) -> str:
+    """Construct ids from function keys: `http_api` -> `HttpApi` (logical ids stay stable)."""
+    return "".join(part.capitalize() for part in key.split("_"))
 
 
 class SessionFunctions(Construct):
@@ -146,14 +159,14 @@ class SessionFunctions(Construct):
         for spec in function_specs(config.env):
             log_group = logs.LogGroup(
                 self,
-                f"{spec.key.capitalize()}Logs",
+                f"{_pascal(spec.key)}Logs",
                 log_group_name=f"/aws/lambda/{spec.name}",
                 retention=log_retention_for(config.data_retention_hours),
                 removal_policy=RemovalPolicy.RETAIN if config.is_production_like else RemovalPolicy.DESTROY,
             )
             self.functions[spec.key] = lambda_.Function(
                 self,
-                f"{spec.key.capitalize()}Function",
+                f"{_pascal(spec.key)}Function",
                 function_name=spec.name,
                 description=spec.description,
                 runtime=lambda_.Runtime.PYTHON_3_11,
@@ -219,6 +232,13 @@ class SessionFunctions(Construct):
         self._grant("status", [*leave, "dynamodb:Scan"], [sessions, connections])
         self._grant("status", ["dynamodb:Query"], [by_language])
         self._grant("status", ["dynamodb:UpdateItem"], [rate_limits])
+        by_speaker = f"{sessions}/index/{SESSIONS_BY_SPEAKER_INDEX}"
+        self._grant("http_api", [*leave, "dynamodb:PutItem"], [sessions])
+        self._grant("http_api", ["dynamodb:Query"], [by_speaker, by_language])
+        self._grant("http_api", ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"], [connections])
+        self._grant(
+            "http_api", ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"], [rate_limits]
+        )
         # The connection handler delivers sessionCreated by invoking itself asynchronously; the ARN
         # is built from the fixed name because a GetAtt on itself would be a dependency cycle.
         own_arn = Stack.of(self).format_arn(

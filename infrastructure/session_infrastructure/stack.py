@@ -10,6 +10,9 @@ from constructs import Construct
 
 from session_infrastructure.config import StageConfig
 from session_infrastructure.functions import SessionFunctions
+from session_infrastructure.http_api import SessionHttpApi
+from session_infrastructure.monitoring import SessionMonitoring
+from session_infrastructure.nag_suppressions import suppress_reviewed_findings
 from session_infrastructure.schedule import PeriodicJob
 from session_infrastructure.tables import SessionTables
 from session_infrastructure.websocket_api import STAGE_NAME, SessionWebSocketApi
@@ -24,15 +27,30 @@ class SessionManagementStack(Stack):
         self.functions = SessionFunctions(self, "Functions", config=config, tables=self.tables, layer_dir=layer_dir)
         self.websocket = SessionWebSocketApi(self, "WebSocket", config=config, functions=self.functions)
         self.periodic_job = PeriodicJob(self, "PeriodicJob", config=config, function=self.functions.functions["status"])
-
+        self.http_api = SessionHttpApi(self, "HttpApi", config=config, function=self.functions.functions["http_api"])
         api_id = self.websocket.api.api_id
+        management_endpoint = f"https://{api_id}.execute-api.{self.region}.{self.url_suffix}/{STAGE_NAME}"
+        # Sessions created over HTTP broadcast here until their speaker connects.
+        self.functions.functions["http_api"].add_environment("WEBSOCKET_MANAGEMENT_ENDPOINT", management_endpoint)
+        self.websocket.stage.grant_management_api_access(self.functions.functions["http_api"])
+        self.monitoring = SessionMonitoring(
+            self,
+            "Monitoring",
+            config=config,
+            functions=self.functions.functions,
+            websocket_api_id=api_id,
+            websocket_stage=STAGE_NAME,
+        )
         outputs = {
             "SessionsTableName": self.tables.sessions.table_name,
             "ConnectionsTableName": self.tables.connections.table_name,
             "RateLimitsTableName": self.tables.rate_limits.table_name,
             "WebSocketAPIEndpoint": f"{self.websocket.api.api_endpoint}/{STAGE_NAME}",
             "WebSocketApiId": api_id,
-            "WebSocketManagementEndpoint": f"https://{api_id}.execute-api.{self.region}.{self.url_suffix}/{STAGE_NAME}",
+            "WebSocketManagementEndpoint": management_endpoint,
+            "HttpApiUrl": self.http_api.url,
+            "AlarmTopicArn": self.monitoring.topic.topic_arn,
+            "DashboardName": f"SessionManagement-{config.env}",
             "CognitoUserPoolId": config.cognito_user_pool_id,
             "CognitoClientId": config.cognito_client_id,
             # Promotion checks that the stage it load-tests runs the commit it is about to promote.
@@ -40,3 +58,4 @@ class SessionManagementStack(Stack):
         }
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)
+        suppress_reviewed_findings(self, production_like=config.is_production_like)

@@ -9,6 +9,7 @@ from constructs import Construct
 from session_infrastructure.config import StageConfig
 
 CONNECTIONS_BY_LANGUAGE_INDEX = "sessionId-targetLanguage-index"
+SESSIONS_BY_SPEAKER_INDEX = "speakerUserId-createdAt-index"
 
 
 class SessionTables(Construct):
@@ -32,6 +33,13 @@ class SessionTables(Construct):
             partition_key=dynamodb.Attribute(name="sessionId", type=string),
             time_to_live_attribute="expiresAt",
             **common,  # type: ignore[arg-type]
+        )
+        # The HTTP API's `GET /sessions`: a speaker's own sessions, newest first.
+        self.sessions.add_global_secondary_index(
+            index_name=SESSIONS_BY_SPEAKER_INDEX,
+            partition_key=dynamodb.Attribute(name="speakerUserId", type=string),
+            sort_key=dynamodb.Attribute(name="createdAt", type=dynamodb.AttributeType.NUMBER),
+            projection_type=dynamodb.ProjectionType.ALL,
         )
         self.connections = dynamodb.Table(
             self,

@@ -133,13 +133,35 @@ def check_address(repos: Repositories, caller: Caller) -> None:
 
 
 def create_session(request: CreateSessionRequest, caller: Caller, repos: Repositories | None = None) -> Session:
-    settings = load_settings()
-    repos = repos or repositories()
+    """A speaker's connection creates its session (the `$connect` handshake or createSession)."""
     if not caller.user_id:
         raise ServiceError(ErrorCode.UNAUTHORIZED, "Invalid token")
+    repos = repos or repositories()
     check_address(repos, caller)
+    return _allocate_session(
+        repos, request, caller.user_id, caller.endpoint, speaker_connection_id=caller.connection_id
+    )
+
+
+def create_waiting_session(
+    request: CreateSessionRequest, user_id: str, endpoint: str, repos: Repositories | None = None
+) -> Session:
+    """A session created over HTTP: it waits for its speaker like one whose speaker dropped, so the
+    speaker connects with the refresh handshake within the reconnect grace window or the job ends it."""
+    return _allocate_session(repos or repositories(), request, user_id, endpoint, speaker_connection_id=None)
+
+
+def _allocate_session(
+    repos: Repositories,
+    request: CreateSessionRequest,
+    user_id: str,
+    endpoint: str,
+    *,
+    speaker_connection_id: str | None,
+) -> Session:
+    settings = load_settings()
     decision = repos.rate_limits.hit(
-        f"createSession#user:{caller.user_id}", settings.rate_limit_sessions_per_hour, HOUR_SECONDS
+        f"createSession#user:{user_id}", settings.rate_limit_sessions_per_hour, HOUR_SECONDS
     )
     if not decision.allowed:
         raise ServiceError(
@@ -148,35 +170,40 @@ def create_session(request: CreateSessionRequest, caller: Caller, repos: Reposit
             retry_after=decision.retry_after,
         )
     now = time.time()
+    now_ms = int(now * 1000)
     ttl = _ttl_seconds(settings, now)
-    speaker = Connection(
-        connection_id=caller.connection_id,
-        session_id="",
-        role=Role.SPEAKER,
-        connected_at_ms=int(now * 1000),
-        ttl_epoch_seconds=ttl,
-        user_id=caller.user_id,
+    speaker = (
+        Connection(
+            connection_id=speaker_connection_id,
+            session_id="",
+            role=Role.SPEAKER,
+            connected_at_ms=now_ms,
+            ttl_epoch_seconds=ttl,
+            user_id=user_id,
+        )
+        if speaker_connection_id
+        else None
     )
     for _ in range(MAX_ID_ATTEMPTS):
         session = Session(
             session_id=generate_session_id(),
-            speaker_connection_id=caller.connection_id,
-            speaker_user_id=caller.user_id,
+            speaker_connection_id=speaker_connection_id or "",
+            speaker_user_id=user_id,
             source_language=request.source_language,
             quality_tier=request.quality_tier,
-            created_at_ms=int(now * 1000),
+            created_at_ms=now_ms,
             expires_at_ms=int((now + settings.session_max_duration_hours * HOUR_SECONDS) * 1000),
             ttl_epoch_seconds=ttl,
-            management_endpoint=caller.endpoint,
+            management_endpoint=endpoint,
+            speaker_disconnected_at_ms=None if speaker else now_ms,
         )
+        speaker_row = replace(speaker, session_id=session.session_id).to_item() if speaker else None
         try:
-            repos.sessions.create(
-                session, replace(speaker, session_id=session.session_id).to_item(), settings.max_active_sessions
-            )
+            repos.sessions.create(session, speaker_row, settings.max_active_sessions)
         except SessionIdTaken:
             continue
         except ConnectionAlreadyRegistered:
-            return _existing_session(repos, caller.connection_id)
+            return _existing_session(repos, speaker_connection_id or "")
         except TooManyActiveSessions:
             raise ServiceError(
                 ErrorCode.SERVICE_UNAVAILABLE,
@@ -184,7 +211,8 @@ def create_session(request: CreateSessionRequest, caller: Caller, repos: Reposit
                 retry_after=60,
             ) from None
         logger.info(
-            "session created", extra={"sessionId": session.session_id, "connection": hash_id(caller.connection_id)}
+            "session created",
+            extra={"sessionId": session.session_id, "connection": hash_id(speaker_connection_id or "")},
         )
         return session
     raise ServiceError(ErrorCode.SERVICE_UNAVAILABLE, "Could not allocate a session id; retry", retry_after=1)
@@ -276,7 +304,7 @@ def refresh_connection(request: RefreshRequest, caller: Caller, repos: Repositor
         if before is None or not before.is_active:
             raise ServiceError(ErrorCode.SESSION_NOT_FOUND, f"Session {request.session_id} does not exist or has ended")
         try:
-            session = repos.sessions.swap_speaker(request.session_id, caller.user_id, row.to_item())
+            session = repos.sessions.swap_speaker(request.session_id, caller.user_id, row.to_item(), caller.endpoint)
         except NotTheSpeaker:
             raise ServiceError(
                 ErrorCode.FORBIDDEN,

@@ -41,7 +41,7 @@ def test_schema_is_valid_draft_07_with_an_id_matching_its_file(name):
     assert schema["$schema"] == "http://json-schema.org/draft-07/schema#"
     jsonschema.Draft7Validator.check_schema(schema)
     assert schema["$id"].endswith(f"/{name}.schema.json")
-    assert schema.get("x-direction") in {"inbound", "outbound", "handshake", "shared"}
+    assert schema.get("x-direction") in {"inbound", "outbound", "handshake", "shared", "http-request", "http-response"}
     assert schema.get("title") and schema.get("description")
 
 

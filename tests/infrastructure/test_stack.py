@@ -13,6 +13,7 @@ FUNCTIONS = {
     "session-control-handler": ("session_management.handlers.control.handler", 256, 30),
     "session-status-handler": ("session_management.handlers.status.handler", 256, 60),
     "session-default-handler": ("session_management.handlers.default.handler", 128, 10),
+    "session-http-api-handler": ("session_management.handlers.http_api.handler", 256, 30),
 }
 MESSAGE_ROUTES = {
     "heartbeat",
@@ -29,6 +30,23 @@ ENVS = ("dev", "prod")
 
 def resources(template, resource_type):
     return template.find_resources(resource_type)
+
+
+def websocket_api_id(template):
+    [logical_id] = [
+        k
+        for k, v in resources(template, "AWS::ApiGatewayV2::Api").items()
+        if v["Properties"]["ProtocolType"] == "WEBSOCKET"
+    ]
+    return logical_id
+
+
+def routes_of(template, api_logical_id):
+    return {
+        r["Properties"]["RouteKey"]: r["Properties"]
+        for r in resources(template, "AWS::ApiGatewayV2::Route").values()
+        if r["Properties"]["ApiId"] == {"Ref": api_logical_id}
+    }
 
 
 def function_named(template, name):
@@ -141,9 +159,9 @@ def test_functions_settings_and_environment(templates, env, base_name):
 def test_log_groups_cover_the_retention_window(templates, env):
     groups = resources(templates[env], "AWS::Logs::LogGroup").values()
     names = {g["Properties"]["LogGroupName"] for g in groups}
-    assert names == {f"/aws/lambda/{name}-{env}" for name in FUNCTIONS}
-    # 12 hours of retention maps to the smallest CloudWatch option that covers it: one day.
-    assert {g["Properties"]["RetentionInDays"] for g in groups} == {1}
+    assert names == {f"/aws/lambda/{name}-{env}" for name in FUNCTIONS} | {f"/aws/apigateway/session-http-api-{env}"}
+    # CloudWatch has no hour-based retention: dev's 12 hours map to one day, prod's 48 to three days.
+    assert {g["Properties"]["RetentionInDays"] for g in groups} == {1 if env == "dev" else 3}
 
 
 @pytest.mark.parametrize("env", ENVS)
@@ -157,9 +175,7 @@ def test_websocket_api_routes_and_authorizer(templates, env):
             "RouteSelectionExpression": "$request.body.action",
         },
     )
-    routes = {
-        r["Properties"]["RouteKey"]: r["Properties"] for r in resources(template, "AWS::ApiGatewayV2::Route").values()
-    }
+    routes = routes_of(template, websocket_api_id(template))
     assert set(routes) == {"$connect", "$disconnect", *MESSAGE_ROUTES}
     assert routes["$connect"]["AuthorizationType"] == "CUSTOM"
     assert "AuthorizerId" in routes["$connect"]
@@ -220,7 +236,7 @@ def test_least_privilege(templates, env):
         manage = [s for s in role_statements(template, function_id) if s["Action"] == "execute-api:ManageConnections"]
         [statement] = manage
         resource = statement["Resource"]["Fn::Join"][1]
-        assert {"Ref": next(iter(resources(template, "AWS::ApiGatewayV2::Api")))} in resource  # this API only
+        assert {"Ref": websocket_api_id(template)} in resource  # this API only
         assert resource[-1] == "/prod/*/@connections/*"
 
 
@@ -253,6 +269,9 @@ def test_outputs(templates, env):
         "CognitoUserPoolId",
         "CognitoClientId",
         "SourceCommit",
+        "HttpApiUrl",
+        "AlarmTopicArn",
+        "DashboardName",
     } <= set(outputs)
     assert outputs["SourceCommit"]["Value"] == "unversioned"  # deploys pass -c commit=<sha>
 

@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 from session_management.repositories.errors import cancellation_codes, dynamodb_errors, error_code, retry_on_conflict
 
 ACTIVE_SESSIONS_KEY = "activeSessions"
+SESSIONS_BY_SPEAKER_INDEX = "speakerUserId-createdAt-index"
 
 
 class SessionIdTaken(Exception):
@@ -77,7 +78,7 @@ class Session:
     end_reason: str | None = None
 
     def to_item(self) -> dict[str, Any]:
-        return {
+        item: dict[str, Any] = {
             "sessionId": {"S": self.session_id},
             "speakerConnectionId": {"S": self.speaker_connection_id},
             "speakerUserId": {"S": self.speaker_user_id},
@@ -91,6 +92,9 @@ class Session:
             "listenerCount": {"N": str(self.listener_count)},
             "broadcastState": self.broadcast_state.to_attribute(),
         }
+        if self.speaker_disconnected_at_ms is not None:
+            item["speakerDisconnectedAt"] = {"N": str(self.speaker_disconnected_at_ms)}
+        return item
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> Session:
@@ -136,25 +140,28 @@ class SessionRepository:
             update["ExpressionAttributeValues"][":zero"] = {"N": "0"}
         return {"Update": update}
 
-    def create(self, session: Session, speaker_row: dict[str, Any], max_active: int) -> None:
-        """Session, speaker row and the active-session count in one transaction."""
-        items = [
-            {
-                "Put": {
-                    "TableName": self.sessions_table,
-                    "Item": session.to_item(),
-                    "ConditionExpression": "attribute_not_exists(sessionId)",
-                }
-            },
+    def create(self, session: Session, speaker_row: dict[str, Any] | None, max_active: int) -> None:
+        """Session, speaker row and the active-session count in one transaction. Without a speaker
+        row (created over HTTP) the session waits for its speaker to connect."""
+        session_put = {
+            "Put": {
+                "TableName": self.sessions_table,
+                "Item": session.to_item(),
+                "ConditionExpression": "attribute_not_exists(sessionId)",
+            }
+        }
+        speaker_put = (
             {
                 "Put": {
                     "TableName": self.connections_table,
                     "Item": speaker_row,
                     "ConditionExpression": "attribute_not_exists(connectionId)",
                 }
-            },
-            self._active_counter(+1, max_active),
-        ]
+            }
+            if speaker_row is not None
+            else None
+        )
+        items = [session_put, *([speaker_put] if speaker_put else []), self._active_counter(+1, max_active)]
         try:
             with dynamodb_errors():
                 retry_on_conflict(lambda: self.client.transact_write_items(TransactItems=items))
@@ -162,11 +169,11 @@ class SessionRepository:
             if error_code(exc) != "TransactionCanceledException":
                 raise
             codes = cancellation_codes(exc)
-            if codes[1:2] == ["ConditionalCheckFailed"]:
+            if speaker_put is not None and codes[1:2] == ["ConditionalCheckFailed"]:
                 raise ConnectionAlreadyRegistered from exc
             if codes[:1] == ["ConditionalCheckFailed"]:
                 raise SessionIdTaken from exc
-            if codes[2:3] == ["ConditionalCheckFailed"]:
+            if codes[-1:] == ["ConditionalCheckFailed"]:
                 raise TooManyActiveSessions from exc
             raise
 
@@ -238,18 +245,22 @@ class SessionRepository:
             {":at": {"N": str(at_ms)}, ":connection": {"S": speaker_connection_id}, ":true": {"BOOL": True}},
         )
 
-    def swap_speaker(self, session_id: str, user_id: str, speaker_row: dict[str, Any]) -> Session:
-        """Make a new connection of the same user the session's speaker, atomically with its row."""
+    def swap_speaker(self, session_id: str, user_id: str, speaker_row: dict[str, Any], endpoint: str) -> Session:
+        """Make a new connection of the same user the session's speaker, atomically with its row.
+        Broadcasts go out where the speaker is connected (a session created over HTTP has no
+        endpoint until then)."""
         new_connection = speaker_row["connectionId"]["S"]
         items = [
             {
                 "Update": {
                     "TableName": self.sessions_table,
                     "Key": {"sessionId": {"S": session_id}},
-                    "UpdateExpression": "SET speakerConnectionId = :new REMOVE speakerDisconnectedAt",
+                    "UpdateExpression": "SET speakerConnectionId = :new, managementEndpoint = :endpoint "
+                    "REMOVE speakerDisconnectedAt",
                     "ConditionExpression": "speakerUserId = :user AND isActive = :true",
                     "ExpressionAttributeValues": {
                         ":new": {"S": new_connection},
+                        ":endpoint": {"S": endpoint},
                         ":user": {"S": user_id},
                         ":true": {"BOOL": True},
                     },
@@ -278,6 +289,49 @@ class SessionRepository:
         if session is None:
             raise NotTheSpeaker(session_id)
         return session
+
+    def by_speaker(
+        self, user_id: str, limit: int, start_key: dict[str, Any] | None = None
+    ) -> tuple[list[Session], dict[str, Any] | None]:
+        """A speaker's sessions, newest first, a page at a time (the HTTP API's `GET /sessions`)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.sessions_table,
+            "IndexName": SESSIONS_BY_SPEAKER_INDEX,
+            "KeyConditionExpression": "speakerUserId = :user",
+            "ExpressionAttributeValues": {":user": {"S": user_id}},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if start_key:
+            kwargs["ExclusiveStartKey"] = start_key
+        with dynamodb_errors():
+            page = self.client.query(**kwargs)
+        return [Session.from_item(item) for item in page.get("Items", [])], page.get("LastEvaluatedKey")
+
+    def set_quality_tier(self, session_id: str, user_id: str, quality_tier: str) -> bool:
+        """Only the owner, and only while the session is active."""
+        return self._conditional_update(
+            session_id,
+            "SET qualityTier = :tier",
+            "speakerUserId = :user AND isActive = :true",
+            {":tier": {"S": quality_tier}, ":user": {"S": user_id}, ":true": {"BOOL": True}},
+        )
+
+    def delete(self, session_id: str, user_id: str) -> bool:
+        """Remove an ended session's record; an active one must be ended first (its count)."""
+        try:
+            with dynamodb_errors():
+                self.client.delete_item(
+                    TableName=self.sessions_table,
+                    Key={"sessionId": {"S": session_id}},
+                    ConditionExpression="speakerUserId = :user AND isActive = :false",
+                    ExpressionAttributeValues={":user": {"S": user_id}, ":false": {"BOOL": False}},
+                )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def set_broadcast_state(self, session_id: str, speaker_connection_id: str, state: BroadcastState) -> bool:
         return self._conditional_update(

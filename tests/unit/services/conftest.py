@@ -52,7 +52,21 @@ def create_tables(client) -> None:
         TableName="Sessions-test",
         BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": "sessionId", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "sessionId", "AttributeType": string}],
+        AttributeDefinitions=[
+            {"AttributeName": "sessionId", "AttributeType": string},
+            {"AttributeName": "speakerUserId", "AttributeType": string},
+            {"AttributeName": "createdAt", "AttributeType": "N"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "speakerUserId-createdAt-index",
+                "KeySchema": [
+                    {"AttributeName": "speakerUserId", "KeyType": "HASH"},
+                    {"AttributeName": "createdAt", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
     )
     client.create_table(
         TableName="Connections-test",

@@ -76,4 +76,4 @@ def test_error_statuses_match_the_contract():
     assert ErrorCode.SESSION_FULL.http_status == 503
     assert ErrorCode.RATE_LIMITED.http_status == 429
     assert ErrorCode.UNAUTHORIZED.http_status == 401
-    assert {code.http_status for code in ErrorCode} <= {400, 401, 403, 404, 429, 500, 503}
+    assert {code.http_status for code in ErrorCode} <= {400, 401, 403, 404, 409, 429, 500, 503}
