@@ -153,6 +153,7 @@ def _print_endpoints(stack: dict[str, Any], already: bool) -> None:
     )
     print(f"  WebSocket        {stack['websocketUrl']}   (TLS: {stack['websocketTlsUrl']})")
     print(f"  @connections     {stack['managementApiUrl']}   (TLS: {stack['managementApiTlsUrl']})")
+    print(f"  HTTP API         {stack['httpApiUrl']}/sessions   (TLS: {stack['httpApiTlsUrl']}/sessions)")
     print(f"  DynamoDB         {stack['dynamodbEndpoint']}")
     print(
         f"  Cognito          {stack['cognito']['endpoint']}  pool {stack['cognito']['userPoolId']}"

@@ -173,6 +173,12 @@ class Supervisor:
                 "functionEnv": function_env,
                 "lambdaConcurrency": opts.lambda_concurrency,
                 "warmFunctions": opts.warm_functions,
+                # The HTTP API's JWT authorizer names the real Cognito issuer; its keys live here.
+                "jwksUrls": {
+                    f"https://cognito-idp.{region}.amazonaws.com/{pool_id}": (
+                        f"http://{host}:{cognito_port}/{pool_id}/.well-known/jwks.json"
+                    )
+                },
                 **opts.gateway_overrides,
             },
             "dynamodbProxy": {"port": proxy_port, "upstream": f"http://{host}:{dynamodb_port}"},
@@ -230,6 +236,8 @@ class Supervisor:
                 "jwksUrl": f"http://{host}:{cognito_port}/{pool_id}/.well-known/jwks.json",
             },
             "websocketTlsUrl": f"wss://{host}:{tls_ports[0]}/{stage}",
+            "httpApiUrl": f"http://{gateway}",
+            "httpApiTlsUrl": f"https://{host}:{tls_ports[0]}",
             "managementApiTlsUrl": f"https://{host}:{tls_ports[0]}/{stage}",
             "websocketUrls": [f"ws://{host}:{p}/{stage}" for p in plain_ports],
             "lambdaEndpoint": f"http://{host}:{plain_ports[0]}",

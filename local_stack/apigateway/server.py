@@ -14,17 +14,21 @@ import logging
 import re
 import signal
 import ssl
+from dataclasses import replace
 from pathlib import Path
 
 import aiohttp
 from aiohttp import web
 
 from local_stack.apigateway.gateway import WebSocketGateway
+from local_stack.apigateway.http_gateway import HttpApiGateway
+from local_stack.apigateway.http_models import http_apis
 from local_stack.apigateway.ids import owner_of
+from local_stack.apigateway.jwt_authorizer import JwtVerifier
 from local_stack.apigateway.models import websocket_apis
 from local_stack.apigateway.settings import GatewaySettings
 from local_stack.awslambda.invoke_api import InvokeApi
-from local_stack.awslambda.models import functions_from_template
+from local_stack.awslambda.models import FunctionSpec, functions_from_template
 from local_stack.awslambda.permissions import invoke_permissions
 from local_stack.awslambda.pool import FunctionPool
 from local_stack.cloudformation.template import StackTemplate, TemplateError
@@ -60,6 +64,7 @@ def build_app(
     invoke_api: InvokeApi,
     principals: dict[str, tuple[Role, str]] | None = None,
     scheduler: Scheduler | None = None,
+    http_api: HttpApiGateway | None = None,
 ) -> web.Application:
     settings = gateway.settings
     stage = gateway.stage
@@ -130,8 +135,18 @@ def build_app(
     app.router.add_post("/2015-03-31/functions/{function}/invocations", invoke)
     app.router.add_get("/__local/health", health)
     app.router.add_post("/__local/rules/{rule}/trigger", trigger_rule)
+    if http_api is not None:
+        # Everything else is the HTTP API's ($default stage: no stage prefix in the path).
+        app.router.add_route("*", "/{path:.*}", http_api.handle)
     app.on_cleanup.append(on_cleanup)
     return app
+
+
+def localize_endpoints(spec: FunctionSpec, api_id: str, region: str, local_endpoint: str) -> FunctionSpec:
+    """What DNS does in AWS: the API's execute-api host resolves to this gateway (same stage path)."""
+    aws_endpoint = f"https://{api_id}.execute-api.{region}.amazonaws.com"
+    environment = {k: v.replace(aws_endpoint, local_endpoint) for k, v in spec.environment.items()}
+    return replace(spec, environment=environment)
 
 
 async def serve(settings: GatewaySettings, index: int) -> None:
@@ -142,9 +157,10 @@ async def serve(settings: GatewaySettings, index: int) -> None:
     api = apis[0]
     stage = next(iter(api.stages), "prod")
     credentials = function_credentials(template)
+    local_endpoint = f"https://{settings.host}:{settings.tls_ports[0]}"
     pools = {
         name: FunctionPool(
-            spec,
+            localize_endpoints(spec, api.api_id, settings.region, local_endpoint),
             {**settings.function_env, **credentials.get(name, {})},
             settings.log_dir,
             settings.lambda_concurrency,
@@ -155,7 +171,11 @@ async def serve(settings: GatewaySettings, index: int) -> None:
     scheduler = Scheduler(
         schedule_rules(template), pools, settings.region, template.account_id, settings.schedule_time_scale
     )
-    app = build_app(gateway, InvokeApi(pools), principals_by_access_key(template), scheduler)
+    http = http_apis(template)
+    http_gateway = (
+        HttpApiGateway(http[0], pools, JwtVerifier(settings.jwks_urls), gateway.domain_name) if http else None
+    )
+    app = build_app(gateway, InvokeApi(pools), principals_by_access_key(template), scheduler, http_gateway)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=2)
     await runner.setup()
     tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

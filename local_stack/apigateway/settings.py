@@ -38,6 +38,8 @@ class GatewaySettings:
     schedule_time_scale: float = 1.0
     # Tests record every event the gateway sends to a function, to validate them all against Powertools.
     record_events_file: Path | None = None
+    # Issuer -> where its JWKS is served locally (HTTP API JWT authorizers).
+    jwks_urls: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_file(cls, path: Path) -> GatewaySettings:
@@ -63,4 +65,5 @@ class GatewaySettings:
             new_connections_per_second=int(raw.get("newConnectionsPerSecond", 500)),
             schedule_time_scale=float(raw.get("scheduleTimeScale", 1.0)),
             record_events_file=Path(raw["recordEventsFile"]) if raw.get("recordEventsFile") else None,
+            jwks_urls=dict(raw.get("jwksUrls", {})),
         )

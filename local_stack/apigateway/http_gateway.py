@@ -1,0 +1,139 @@
+"""The HTTP API endpoint: route matching, the JWT authorizer, payload format 2.0 events and the
+response mapping, as API Gateway does them for Lambda proxy integrations."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import time
+from typing import Any
+
+from aiohttp import web
+
+from local_stack.apigateway.http_models import HttpApi
+from local_stack.apigateway.ids import new_request_id
+from local_stack.apigateway.jwt_authorizer import JwtVerifier
+from local_stack.awslambda.pool import FunctionPool
+
+log = logging.getLogger(__name__)
+# HTTP APIs time integrations out after 30 s (hard quota).
+INTEGRATION_TIMEOUT_SECONDS = 30.0
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
+_TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript")
+
+
+def _message(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response({"message": message}, status=status, headers=headers)
+
+
+class HttpApiGateway:
+    def __init__(self, api: HttpApi, pools: dict[str, FunctionPool], verifier: JwtVerifier, domain_name: str) -> None:
+        self.api = api
+        self.pools = pools
+        self.verifier = verifier
+        self.domain_name = domain_name
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        matched = self.api.route_for(request.method, request.path)
+        if matched is None:
+            return _message(404, "Not Found")
+        route, path_parameters = matched
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        claims: dict[str, str] | None = None
+        if route.authorizer is not None:
+            decision = self.verifier.verify(route.authorizer, headers)
+            if not decision.allowed:
+                log.info("JWT authorizer refused %s: %s", route.key, decision.reason)
+                return _message(401, "Unauthorized", {"www-authenticate": 'Bearer error="invalid_token"'})
+            claims = decision.claims
+        body = await request.read()
+        if len(body) > MAX_PAYLOAD_BYTES:
+            return _message(413, "Request Entity Too Large")
+        pool = self.pools.get(route.function_name or "")
+        if pool is None:
+            return _message(500, "Internal Server Error")
+        event = self._event(request, route.key, headers, path_parameters, body, claims)
+        try:
+            result = await asyncio.wait_for(pool.invoke(event), timeout=INTEGRATION_TIMEOUT_SECONDS)
+        except TimeoutError:
+            return _message(503, "Service Unavailable")
+        if result.failed:
+            return _message(500, "Internal Server Error")
+        return _response(result.payload)
+
+    def _event(
+        self,
+        request: web.Request,
+        route_key: str,
+        headers: dict[str, str],
+        path_parameters: dict[str, str],
+        body: bytes,
+        claims: dict[str, str] | None,
+    ) -> dict[str, Any]:
+        now_ms = int(time.time() * 1000)
+        content_type = headers.get("content-type", "")
+        is_text = not body or content_type.startswith(_TEXT_TYPES)
+        try:
+            text = body.decode() if is_text else None
+        except UnicodeDecodeError:
+            text = None
+        query: dict[str, str] = {}
+        for key, value in request.query.items():
+            query[key] = f"{query[key]},{value}" if key in query else value
+        context: dict[str, Any] = {
+            "accountId": "000000000000",
+            "apiId": self.api.api_id,
+            "domainName": self.domain_name,
+            "domainPrefix": self.api.api_id,
+            "http": {
+                "method": request.method,
+                "path": request.path,
+                "protocol": f"HTTP/{request.version.major}.{request.version.minor}",
+                "sourceIp": request.remote or "127.0.0.1",
+                "userAgent": headers.get("user-agent", ""),
+            },
+            "requestId": new_request_id(),
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now_ms / 1000)),
+            "timeEpoch": now_ms,
+        }
+        if claims is not None:
+            context["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
+        event: dict[str, Any] = {
+            "version": "2.0",
+            "routeKey": route_key,
+            "rawPath": request.path,
+            "rawQueryString": request.query_string,
+            "headers": headers,
+            "requestContext": context,
+            "isBase64Encoded": text is None,
+        }
+        if query:
+            event["queryStringParameters"] = query
+        if path_parameters:
+            event["pathParameters"] = path_parameters
+        if body:
+            event["body"] = text if text is not None else base64.b64encode(body).decode()
+        if "cookie" in headers:
+            event["cookies"] = [c.strip() for c in headers["cookie"].split(";")]
+        return event
+
+
+def _response(payload: Any) -> web.Response:
+    """Payload format 2.0: a dict with statusCode is a response; anything else is a 200 JSON body."""
+    if not isinstance(payload, dict) or "statusCode" not in payload:
+        return web.Response(status=200, text=json.dumps(payload), content_type="application/json")
+    headers = {str(k): str(v) for k, v in (payload.get("headers") or {}).items()}
+    for name, values in (payload.get("multiValueHeaders") or {}).items():
+        headers[str(name)] = ",".join(str(v) for v in values)
+    raw = payload.get("body")
+    body = b"" if raw is None else (base64.b64decode(raw) if payload.get("isBase64Encoded") else str(raw).encode())
+    response = web.Response(status=int(payload["statusCode"]), body=body, headers=headers)
+    for cookie in payload.get("cookies") or []:
+        response.headers.add("Set-Cookie", str(cookie))
+    if "content-type" not in {k.lower() for k in headers} and body:
+        response.content_type = "application/json"
+    return response
