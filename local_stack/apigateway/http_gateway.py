@@ -8,6 +8,7 @@ import base64
 import json
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -29,7 +30,15 @@ def _message(status: int, message: str, headers: dict[str, str] | None = None) -
 
 
 class HttpApiGateway:
-    def __init__(self, api: HttpApi, pools: dict[str, FunctionPool], verifier: JwtVerifier, domain_name: str) -> None:
+    def __init__(
+        self,
+        api: HttpApi,
+        pools: dict[str, FunctionPool],
+        verifier: JwtVerifier,
+        domain_name: str,
+        record_events_file: Path | None = None,
+    ) -> None:
+        self._event_log = record_events_file.open("a") if record_events_file else None
         self.api = api
         self.pools = pools
         self.verifier = verifier
@@ -55,6 +64,9 @@ class HttpApiGateway:
         if pool is None:
             return _message(500, "Internal Server Error")
         event = self._event(request, route.key, headers, path_parameters, body, claims)
+        if self._event_log is not None:
+            self._event_log.write(json.dumps(event) + "\n")
+            self._event_log.flush()
         try:
             result = await asyncio.wait_for(pool.invoke(event), timeout=INTEGRATION_TIMEOUT_SECONDS)
         except TimeoutError:

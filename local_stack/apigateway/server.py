@@ -173,7 +173,11 @@ async def serve(settings: GatewaySettings, index: int) -> None:
     )
     http = http_apis(template)
     http_gateway = (
-        HttpApiGateway(http[0], pools, JwtVerifier(settings.jwks_urls), gateway.domain_name) if http else None
+        HttpApiGateway(
+            http[0], pools, JwtVerifier(settings.jwks_urls), gateway.domain_name, settings.record_events_file
+        )
+        if http
+        else None
     )
     app = build_app(gateway, InvokeApi(pools), principals_by_access_key(template), scheduler, http_gateway)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=2)

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from aws_lambda_powertools.utilities.parser.models import (
+    APIGatewayProxyEventV2Model,
     APIGatewayWebSocketConnectEventModel,
     APIGatewayWebSocketDisconnectEventModel,
     APIGatewayWebSocketMessageEventModel,
@@ -26,7 +27,12 @@ def validate_recorded_events(path: Path) -> int:
         return 0
     for line in path.read_text().splitlines():
         event = json.loads(line)
-        model = MODELS[event["requestContext"]["eventType"]]
+        # HTTP API events (payload format 2.0) carry a version; WebSocket events an eventType.
+        model = (
+            APIGatewayProxyEventV2Model
+            if event.get("version") == "2.0"
+            else MODELS[event["requestContext"]["eventType"]]
+        )
         model.model_validate(event)
         checked += 1
     return checked
