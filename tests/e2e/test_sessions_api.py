@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import requests
 import schemathesis
-from schemathesis.checks import positive_data_acceptance
 from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import positive_data_acceptance
 
 from local_stack import cli
 from session_management import contracts
