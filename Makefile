@@ -20,7 +20,7 @@ E2E_TEMPLATE := cdk.out-e2e/SessionManagement-e2e.template.json
 LAYER := build/lambda-layer/.built
 
 .PHONY: help install layer synth local-up local-down local-status token test unit-test contract-test \
-        infra-test e2e-test fidelity-test trigger-rule load-test promote lint format clean
+        infra-test e2e-test fidelity-test trigger-rule load-test promote verify cost lint format clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -106,6 +106,14 @@ load-test: install $(LOCAL_TEMPLATE) $(E2E_TEMPLATE) ## Load run with p95 gates 
 
 promote: install $(LOCAL_TEMPLATE) $(E2E_TEMPLATE) ## Deploy TO only if FROM meets the load gates (FROM=staging TO=prod [DRY_RUN=1])
 	PYTHONPATH=services:. $(PY) -m loadtests.promote --from $(FROM) --to $(TO) $(if $(WORKERS),--workers $(WORKERS))
+
+STAGE ?= local
+verify: install ## Deployment checklist + smoke test against a stage, as a pass/fail table (STAGE=local|dev|staging|prod)
+	$(PY) infrastructure/verify/verify_stage.py --stage $(STAGE)
+
+COST_TEMPLATE ?= $(LOCAL_TEMPLATE)
+cost: install $(COST_TEMPLATE) ## Monthly AWS cost of a usage profile from the stack's resources (COST_ARGS="--sessions-per-day 50 ...")
+	$(PY) infrastructure/cost/estimate.py --template $(COST_TEMPLATE) $(COST_ARGS)
 
 lint: install ## ruff and mypy
 	$(VENV)/bin/ruff check .

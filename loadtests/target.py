@@ -40,6 +40,7 @@ def from_cloudformation(env: str) -> dict[str, Any]:
         "websocketUrl": outputs["WebSocketAPIEndpoint"],
         "websocketUrls": [outputs["WebSocketAPIEndpoint"]],
         "managementApiUrl": outputs["WebSocketManagementEndpoint"],
+        "httpApiUrl": outputs.get("HttpApiUrl", ""),
         "tables": {
             "sessions": outputs["SessionsTableName"],
             "connections": outputs["ConnectionsTableName"],

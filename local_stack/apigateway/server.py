@@ -133,6 +133,7 @@ def build_app(
         return await invoke_api.invoke(request)
 
     app.router.add_post("/2015-03-31/functions/{function}/invocations", invoke)
+    app.router.add_get("/2015-03-31/functions/{function}/configuration", invoke_api.configuration)
     app.router.add_get("/__local/health", health)
     app.router.add_post("/__local/rules/{rule}/trigger", trigger_rule)
     if http_api is not None:

@@ -35,6 +35,31 @@ class InvokeApi:
         pool = self.pools.get(_function_name(identifier))
         return pool.spec if pool is not None else None
 
+    async def configuration(self, request: web.Request) -> web.Response:
+        """GetFunctionConfiguration: what the template set, so checklists can read it as from Lambda."""
+        spec = self.spec_for(request.match_info["function"])
+        if spec is None:
+            name = _function_name(request.match_info["function"])
+            return web.json_response(
+                {"Type": "User", "message": f"Function not found: {name}"},
+                status=404,
+                headers={"x-amzn-ErrorType": "ResourceNotFoundException"},
+            )
+        return web.json_response(
+            {
+                "FunctionName": spec.name,
+                "FunctionArn": spec.arn,
+                "Runtime": spec.runtime,
+                "Handler": spec.handler,
+                "MemorySize": spec.memory_mb,
+                "Timeout": spec.timeout_seconds,
+                "Architectures": list(spec.architectures),
+                "Description": spec.description,
+                "Environment": {"Variables": dict(spec.environment)},
+                "State": "Active",
+            }
+        )
+
     async def invoke(self, request: web.Request) -> web.Response:
         name = _function_name(request.match_info["function"])
         pool = self.pools.get(name)

@@ -22,6 +22,8 @@ class FunctionSpec:
     environment: Mapping[str, str] = field(default_factory=dict)
     reserved_concurrency: int | None = None
     role_logical_id: str | None = None
+    architectures: tuple[str, ...] = ("x86_64",)
+    description: str = ""
 
 
 def _asset_path(template: StackTemplate, logical_id: str) -> Path:
@@ -57,6 +59,8 @@ def functions_from_template(template: StackTemplate) -> dict[str, FunctionSpec]:
             environment={k: str(v) for k, v in variables.items() if v is not None},
             reserved_concurrency=int(reserved) if reserved is not None else None,
             role_logical_id=role_logical_id,
+            architectures=tuple(props.get("Architectures", ["x86_64"])),
+            description=str(template.resolve(props.get("Description", ""))),
         )
     return specs
 

@@ -1,0 +1,1 @@
+"""`make verify STAGE=...`: the deployment checklist and a smoke test against a running stage."""
