@@ -48,6 +48,10 @@ class LocalStackOptions:
     # Fixture stacks (the fidelity tests) name their own template and stage config.
     stack: str | None = None
     stage_config_file: str | None = None
+    # Fault tests: DynamoDB Local keeps its data on disk across a crash, and crashed parts are
+    # restarted on the same ports (as a managed service recovers), instead of stopping the stack.
+    dynamodb_data_dir: str | None = None
+    restart_crashed: bool = False
 
     @property
     def stack_name(self) -> str:
@@ -78,6 +82,7 @@ class Supervisor:
         self.state_dir = Path(options.state_dir)
         self.log_dir = self.state_dir / "logs"
         self.children: dict[str, subprocess.Popen[bytes]] = {}
+        self.commands: dict[str, list[str]] = {}
         self.stopping = False
 
     def _write_state(self, status: str, **extra: Any) -> None:
@@ -92,6 +97,7 @@ class Supervisor:
             command, stdout=logfile, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=ROOT
         )
         self.children[name] = process
+        self.commands[name] = command
         return process
 
     def _require(self, ok: bool, what: str, log_name: str) -> None:
@@ -108,7 +114,9 @@ class Supervisor:
         host = opts.host
 
         dynamodb_port = _port(opts.dynamodb_port, host)
-        self.children["dynamodb"] = dynamodb_server.start(dynamodb_port, self.log_dir / "dynamodb.log")
+        if opts.dynamodb_data_dir:
+            Path(opts.dynamodb_data_dir).mkdir(parents=True, exist_ok=True)
+        self._spawn("dynamodb", dynamodb_server.command(dynamodb_port, data_dir=opts.dynamodb_data_dir))
         cognito_port = _port(opts.cognito_port, host)
         pool_id, client_id = config["cognitoUserPoolId"], config["cognitoClientId"]
         self._spawn(
@@ -125,6 +133,8 @@ class Supervisor:
                 pool_id,
                 "--client-id",
                 client_id,
+                "--keys-file",
+                str(self.state_dir / "cognito-signing-keys.json"),
             ],
         )
         self._require(
@@ -234,6 +244,8 @@ class Supervisor:
                 "clientId": client_id,
                 "issuer": f"https://cognito-idp.{region}.amazonaws.com/{pool_id}",
                 "jwksUrl": f"http://{host}:{cognito_port}/{pool_id}/.well-known/jwks.json",
+                # Local-only private keys, so tests can forge tokens "signed by the pool" (like .local/tls).
+                "signingKeysFile": str(self.state_dir / "cognito-signing-keys.json"),
             },
             "websocketTlsUrl": f"wss://{host}:{tls_ports[0]}/{stage}",
             "httpApiUrl": f"http://{gateway}",
@@ -261,7 +273,11 @@ class Supervisor:
     def monitor(self) -> None:
         while not self.stopping:
             time.sleep(0.5)
-            for name, process in self.children.items():
+            for name, process in list(self.children.items()):
+                if process.poll() is not None and not self.stopping and self.options.restart_crashed:
+                    logging.getLogger("local_stack").warning("%s exited (%s); restarting it", name, process.returncode)
+                    self._spawn(name, self.commands[name])
+                    continue
                 if process.poll() is not None and not self.stopping:
                     self._write_state(
                         "failed",

@@ -31,12 +31,20 @@ class Client:
 
     @classmethod
     def connect(
-        cls, url: str, timeout: float = 15, ca_bundle: str | None = None, source_ip: str | None = None, **query: str
+        cls,
+        url: str,
+        timeout: float = 15,
+        ca_bundle: str | None = None,
+        source_ip: str | None = None,
+        header: dict[str, str] | None = None,
+        **query: str,
     ) -> Client:
         """Connect; `source_ip` (a 127.0.0.x address) lets a test speak from its own client address."""
         target = f"{url}?{urlencode(query)}" if query else url
         sslopt = {"cert_reqs": ssl.CERT_REQUIRED, "ca_certs": ca_bundle} if ca_bundle else None
         options: dict[str, Any] = {}
+        if header:
+            options["header"] = [f"{name}: {value}" for name, value in header.items()]
         if source_ip is not None:
             parsed = urlparse(url)
             sock = socket.socket()

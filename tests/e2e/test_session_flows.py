@@ -9,11 +9,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import jwt
 import pytest
 
 from session_management import contracts
 from tests.e2e.client import Client, HandshakeRefused
+from tests.support import tokens
 
 pytestmark = pytest.mark.e2e
 
@@ -116,21 +116,8 @@ def test_create_without_a_valid_token_is_refused_401(stack, token):
 
 def test_create_with_an_expired_token_is_refused_401(stack):
     """Signed by the pool's own key, with the right issuer and audience, but expired."""
-    from moto.cognitoidp.models import load_resource
-
-    private_jwk = load_resource("cognitoidp/resources/jwks-private.json")
-    key = jwt.PyJWK(private_jwk).key
     now = int(time.time())
-    cognito = stack["cognito"]
-    claims = {
-        "sub": "expired-user",
-        "iss": cognito["issuer"],
-        "aud": cognito["clientId"],
-        "token_use": "id",
-        "iat": now - 7200,
-        "exp": now - 3600,
-    }
-    expired = jwt.encode(claims, key, algorithm="RS256", headers={"kid": private_jwk.get("kid", "dummy")})
+    expired = tokens.signed_by_pool(stack, iat=now - 7200, exp=now - 3600)
     query = {"action": "createSession", "sourceLanguage": "en", "qualityTier": "standard", "token": expired}
     assert refusal(lambda: Client.connect(stack["websocketUrl"], **query)).status == 401
 

@@ -1,8 +1,9 @@
 """REQUEST authorizer on `$connect`.
 
-Speakers (createSession) must present a Cognito ID token in the `token` query parameter;
-listeners are anonymous. API Gateway turns `Exception("Unauthorized")` into HTTP 401, and
-this function never sees connections that lack the identity source (`Host`, which all carry).
+Speakers (createSession) must present a Cognito ID token in the `token` query parameter
+(browsers cannot set headers on a WebSocket) or an `Authorization: Bearer` header; listeners are
+anonymous. API Gateway turns `Exception("Unauthorized")` into HTTP 401, and this function never
+sees connections that lack the identity source (`Host`, which all carry).
 """
 
 from __future__ import annotations
@@ -16,6 +17,13 @@ from session_management.config import load_settings
 from session_management.observability import logger
 
 _JWKS_CLIENTS: dict[str, jwt.PyJWKClient] = {}
+# Cognito ID tokens are 1-2 KB; anything far larger is refused before it is parsed.
+MAX_TOKEN_CHARS = 8192
+# A slow JWKS endpoint must refuse speakers well inside the 10 s function timeout.
+JWKS_TIMEOUT_SECONDS = 2
+# After a key rotation, tokens with the new kid are accepted within this many seconds; a flood of
+# made-up kids costs at most one JWKS fetch per period per execution environment.
+JWKS_REFETCH_COOLDOWN_SECONDS = 5
 
 
 class Unauthorized(Exception):
@@ -28,12 +36,21 @@ def _jwks_client() -> jwt.PyJWKClient:
     url = f"{cognito_endpoint()}/{settings.cognito_user_pool_id}/.well-known/jwks.json"
     if url not in _JWKS_CLIENTS:
         # Keys are cached across invocations; an unknown kid triggers one refetch (key rotation).
-        _JWKS_CLIENTS[url] = jwt.PyJWKClient(url, cache_keys=True, lifespan=3600, timeout=5)
+        _JWKS_CLIENTS[url] = jwt.PyJWKClient(
+            url,
+            cache_keys=True,
+            lifespan=3600,
+            timeout=JWKS_TIMEOUT_SECONDS,
+            cooldown_duration=JWKS_REFETCH_COOLDOWN_SECONDS,
+        )
     return _JWKS_CLIENTS[url]
 
 
 def verify_id_token(token: str) -> dict[str, Any]:
     settings = load_settings()
+    if len(token) > MAX_TOKEN_CHARS:
+        logger.info("token refused", extra={"reason": "oversized"})
+        raise Unauthorized
     try:
         signing_key = _jwks_client().get_signing_key_from_jwt(token)
         claims: dict[str, Any] = jwt.decode(
@@ -48,7 +65,7 @@ def verify_id_token(token: str) -> dict[str, Any]:
     except jwt.ExpiredSignatureError:
         logger.info("token refused", extra={"reason": "expired"})
         raise Unauthorized from None
-    except jwt.PyJWKClientConnectionError:
+    except (jwt.PyJWKClientConnectionError, TimeoutError):
         logger.error("JWKS unreachable; speakers cannot be verified")
         raise Unauthorized from None
     except jwt.PyJWTError as exc:
@@ -71,11 +88,22 @@ def _policy(principal_id: str, method_arn: str, context: dict[str, str]) -> dict
     }
 
 
+def _token_of(query: dict[str, Any], headers: dict[str, Any]) -> str | None:
+    """One token, from the query or the header; two different ones mean nobody can say who this is."""
+    header = next((str(v) for k, v in headers.items() if k.lower() == "authorization"), "")
+    from_header = header[7:].strip() if header.lower().startswith("bearer ") else header.strip()
+    from_query = str(query.get("token") or "")
+    if from_header and from_query and from_header != from_query:
+        logger.info("token refused", extra={"reason": "different tokens in header and query"})
+        raise Unauthorized
+    return from_query or from_header or None
+
+
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     query = event.get("queryStringParameters") or {}
     action = query.get("action")
-    token = query.get("token")
+    token = _token_of(query, event.get("headers") or {})
     speaker = action == "createSession" or (action == "refreshConnection" and query.get("role") != "listener")
     if speaker and not token:
         logger.info("token refused", extra={"reason": "missing", "action": action})
