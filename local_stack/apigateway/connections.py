@@ -28,6 +28,7 @@ class Connection:
     authorizer: dict[str, Any] | None = None
     state: ConnectionState = ConnectionState.CONNECTING
     socket: Any = None
+    transport: Any = None
     close_code: int | None = None
     close_reason: str = ""
     disconnect_fired: bool = field(default=False)

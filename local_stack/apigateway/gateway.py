@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import random
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -67,6 +68,17 @@ class _TokenBucket:
         return True
 
 
+# Frames are read whole up to this size so that an oversized one can be answered with 1009.
+READ_CAP_BYTES = 2 * 1024 * 1024
+# API Gateway's quota on the request line and header values together.
+MAX_REQUEST_LINE_AND_HEADERS_BYTES = 10_240
+
+
+def request_size(request: web.Request) -> int:
+    line = len(request.method) + len(request.raw_path) + 10
+    return line + sum(len(k) + len(v) + 4 for k, v in request.headers.items())
+
+
 class WebSocketGateway:
     def __init__(
         self,
@@ -99,6 +111,8 @@ class WebSocketGateway:
         self._event_log = settings.record_events_file.open("a") if settings.record_events_file else None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._shutting_down = False
+        self.drop_disconnect_fraction = settings.drop_disconnect_fraction
+        self._faults = random.Random(process_index)  # noqa: S311 - seeded fault injection, not security
 
     # Helpers ---------------------------------------------------------------------------
     def _context_args(self) -> dict[str, Any]:
@@ -137,6 +151,9 @@ class WebSocketGateway:
     async def handshake(self, request: web.Request) -> web.StreamResponse:
         if not self._limiter.allow():
             return web.Response(status=429, text="Too Many Requests")
+        if request_size(request) > MAX_REQUEST_LINE_AND_HEADERS_BYTES:
+            # Refused before any integration runs, and without echoing the request (it may hold a token).
+            return web.json_response({"message": "Request Header Fields Too Large"}, status=431)
         headers = {k: v for k, v in request.headers.items()}
         multi_headers: dict[str, list[str]] = {}
         for key, value in request.headers.items():
@@ -207,21 +224,31 @@ class WebSocketGateway:
 
     # Open connection -----------------------------------------------------------------------
     async def _serve(self, request: web.Request, connection: Connection) -> web.StreamResponse:
-        # API Gateway closes with 1009 on a frame over 32 KB; browsers never fragment, so the frame limit is
-        # the message limit for them. (Fragmented messages of 32-128 KB, which AWS accepts, are refused here.)
-        socket = web.WebSocketResponse(max_msg_size=self.settings.max_frame_bytes, autoping=True)
+        # API Gateway closes with 1009 on a frame over 32 KB. The frame is read whole (up to a hard
+        # cap) before closing: closing with unread data makes the kernel reset the connection, and
+        # the client would never see the close code. Browsers never fragment, so the frame limit is
+        # the message limit for them (fragmented 32-128 KB messages, which AWS accepts, are refused).
+        socket = web.WebSocketResponse(max_msg_size=READ_CAP_BYTES, autoping=True)
         await socket.prepare(request)
         connection.socket = socket
+        connection.transport = request.transport
         connection.state = ConnectionState.OPEN
         try:
             async for message in socket:
                 connection.last_active_at_ms = _now_ms()
+                if (
+                    message.type in (WSMsgType.TEXT, WSMsgType.BINARY)
+                    and len(message.data) > self.settings.max_frame_bytes
+                ):
+                    connection.close_code, connection.close_reason = 1009, "Message too big"
+                    await socket.close(code=WSCloseCode.MESSAGE_TOO_BIG, message=b"Message too big")
+                    break
                 if message.type is WSMsgType.TEXT:
                     self._spawn(self._dispatch(connection, message.data, is_base64=False))
                 elif message.type is WSMsgType.BINARY:
                     self._spawn(self._dispatch(connection, message.data.decode("latin-1"), is_base64=True))
                 elif message.type is WSMsgType.ERROR:
-                    # aiohttp reports an oversized frame as an error after sending close 1009.
+                    # aiohttp reports a frame over the read cap as an error after sending close 1009.
                     error_code = getattr(socket.exception(), "code", None)
                     if error_code == WSCloseCode.MESSAGE_TOO_BIG:
                         connection.close_code, connection.close_reason = 1009, "Message too big"
@@ -297,7 +324,15 @@ class WebSocketGateway:
         if not connection.is_open:
             return False
         try:
-            await connection.socket.send_str(text)
+            await asyncio.wait_for(connection.socket.send_str(text), timeout=self.settings.slow_consumer_seconds)
+        except TimeoutError:
+            # A client that stopped reading must not hold up posts to everyone else: its connection
+            # is dropped and later posts get 410, as for any connection that is gone.
+            log.warning("closing a connection whose client stopped reading")
+            if connection.transport is not None:
+                connection.transport.abort()
+            connection.state = ConnectionState.CLOSED
+            return False
         except (ConnectionError, RuntimeError):
             return False
         return True
@@ -310,6 +345,9 @@ class WebSocketGateway:
         connection.disconnect_fired = True
         route = self.api.route_for("$disconnect")
         if route is None or route.function_name is None:
+            return
+        if self.drop_disconnect_fraction and self._faults.random() < self.drop_disconnect_fraction:
+            log.warning("fault injection: $disconnect not delivered")
             return
         # Best effort, as in AWS: the result is not reported anywhere but the logs.
         result = await self._invoke(

@@ -36,6 +36,7 @@ from local_stack.eventbridge.models import schedule_rules
 from local_stack.eventbridge.scheduler import Scheduler
 from local_stack.iam.credentials import function_credentials, principals_by_access_key
 from local_stack.iam.models import Role
+from local_stack.processes import quiet_request_errors
 
 _CREDENTIAL = re.compile(r"Credential=([A-Z0-9]+)/")
 
@@ -57,6 +58,27 @@ def forbidden(role: Role, function_name: str, action: str, resource: str, status
         content_type="application/json",
         headers={"x-amzn-ErrorType": error_type},
     )
+
+
+def _add_local_admin_routes(app: web.Application, gateway: WebSocketGateway, scheduler: Scheduler | None) -> None:
+    """What has no AWS API: run a schedule now, and switch injected faults while the stack runs."""
+
+    async def trigger_rule(request: web.Request) -> web.Response:
+        name = request.match_info["rule"]
+        if scheduler is None or name not in scheduler.rules:
+            return web.json_response({"message": f"rule {name} not found"}, status=404)
+        failures = await scheduler.trigger(name)
+        return web.json_response({"rule": name, "failedTargets": failures})
+
+    async def faults(request: web.Request) -> web.Response:
+        """Fault switches for reliability tests, changed while the stack runs."""
+        body = await request.json()
+        if "dropDisconnectFraction" in body:
+            gateway.drop_disconnect_fraction = min(1.0, max(0.0, float(body["dropDisconnectFraction"])))
+        return web.json_response({"dropDisconnectFraction": gateway.drop_disconnect_fraction})
+
+    app.router.add_post("/__local/rules/{rule}/trigger", trigger_rule)
+    app.router.add_post("/__local/faults", faults)
 
 
 def build_app(
@@ -107,19 +129,14 @@ def build_app(
             return web.json_response({"status": "warming"}, status=503)
         return web.json_response({"status": "ok", "connections": len(gateway.connections)})
 
-    async def trigger_rule(request: web.Request) -> web.Response:
-        name = request.match_info["rule"]
-        if scheduler is None or name not in scheduler.rules:
-            return web.json_response({"message": f"rule {name} not found"}, status=404)
-        failures = await scheduler.trigger(name)
-        return web.json_response({"rule": name, "failedTargets": failures})
-
     async def on_cleanup(_: web.Application) -> None:
         await gateway.shutdown()
         if "session" in client:
             await client["session"].close()
 
-    app = web.Application(client_max_size=1024 * 1024)
+    # aiohttp's own line limit (8190) would answer 400 and echo the request line, token and all;
+    # API Gateway's 10,240-byte quota is enforced by the handshake instead.
+    app = web.Application(client_max_size=1024 * 1024, handler_args={"max_line_size": 65_536, "max_field_size": 65_536})
     app.router.add_get(f"/{stage}", websocket)
     app.router.add_get(f"/{stage}/", websocket)
     app.router.add_route("*", f"/{stage}/@connections/{{connection_id}}", connections)
@@ -135,7 +152,7 @@ def build_app(
     app.router.add_post("/2015-03-31/functions/{function}/invocations", invoke)
     app.router.add_get("/2015-03-31/functions/{function}/configuration", invoke_api.configuration)
     app.router.add_get("/__local/health", health)
-    app.router.add_post("/__local/rules/{rule}/trigger", trigger_rule)
+    _add_local_admin_routes(app, gateway, scheduler)
     if http_api is not None:
         # Everything else is the HTTP API's ($default stage: no stage prefix in the path).
         app.router.add_route("*", "/{path:.*}", http_api.handle)
@@ -222,6 +239,7 @@ def main() -> None:
     parser.add_argument("--index", type=int, default=0)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    quiet_request_errors()
     asyncio.run(serve(GatewaySettings.from_file(args.runtime_file), args.index))
 
 

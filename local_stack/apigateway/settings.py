@@ -38,6 +38,10 @@ class GatewaySettings:
     schedule_time_scale: float = 1.0
     # Tests record every event the gateway sends to a function, to validate them all against Powertools.
     record_events_file: Path | None = None
+    # A frame that cannot be written for this long means the client stopped reading: drop it.
+    slow_consumer_seconds: float = 5.0
+    # Fault injection: the share of `$disconnect` events never delivered (AWS delivers them best effort).
+    drop_disconnect_fraction: float = 0.0
     # Issuer -> where its JWKS is served locally (HTTP API JWT authorizers).
     jwks_urls: dict[str, str] = field(default_factory=dict)
 
@@ -66,4 +70,6 @@ class GatewaySettings:
             schedule_time_scale=float(raw.get("scheduleTimeScale", 1.0)),
             record_events_file=Path(raw["recordEventsFile"]) if raw.get("recordEventsFile") else None,
             jwks_urls=dict(raw.get("jwksUrls", {})),
+            drop_disconnect_fraction=float(raw.get("dropDisconnectFraction", 0.0)),
+            slow_consumer_seconds=float(raw.get("slowConsumerSeconds", 5.0)),
         )

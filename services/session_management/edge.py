@@ -49,6 +49,8 @@ def read_message(event: Mapping[str, Any]) -> dict[str, Any]:
         message = json.loads(raw)
     except ValueError:
         raise ServiceError(ErrorCode.INVALID_MESSAGE, "Message is not JSON") from None
+    except RecursionError:  # a 32 KB frame can nest deeper than the parser's recursion limit
+        raise ServiceError(ErrorCode.INVALID_MESSAGE, "Message is nested too deeply") from None
     if not isinstance(message, dict):
         raise ServiceError(ErrorCode.INVALID_MESSAGE, "Message must be a JSON object")
     try:
@@ -61,7 +63,7 @@ def read_message(event: Mapping[str, Any]) -> dict[str, Any]:
 def request_id_of(event: Mapping[str, Any]) -> str | None:
     try:
         value = json.loads(event.get("body") or "{}").get("requestId")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         return None
     return value if isinstance(value, str) and 0 < len(value) <= 128 else None
 

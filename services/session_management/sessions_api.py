@@ -56,6 +56,8 @@ def read_body(raw: str | None, schema_name: str) -> dict[str, Any]:
         body = json.loads(raw)
     except ValueError:
         raise ServiceError(ErrorCode.INVALID_MESSAGE, "Body is not JSON") from None
+    except RecursionError:
+        raise ServiceError(ErrorCode.INVALID_MESSAGE, "Body is nested too deeply") from None
     try:
         contracts.validate(schema_name, body)
     except contracts.ContractViolation as exc:
