@@ -1,0 +1,288 @@
+"""Races on the real stack: admission at the cap, the per-user creation limit, join/leave churn,
+duplicate deliveries, and a speaker refreshing while listeners churn. Afterwards every count
+must equal the rows it counts."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from local_stack import cli
+from tests.e2e.client import Client, HandshakeRefused
+from tests.e2e.test_session_flows import create_session, eventually
+from tests.reliability.report import record
+
+LANGUAGES = ("es", "fr", "de", "ja", "pt")
+CHURN_CYCLES = int(os.environ.get("RACES_CHURN_CYCLES", "10000"))
+
+
+def listener_count(dynamodb: Any, tables: dict[str, str], session_id: str) -> int:
+    item = dynamodb.get_item(TableName=tables["sessions"], Key={"sessionId": {"S": session_id}}, ConsistentRead=True)
+    return int(item["Item"]["listenerCount"]["N"])
+
+
+def listener_rows(dynamodb: Any, tables: dict[str, str], session_id: str) -> int:
+    count, kwargs = (
+        0,
+        {
+            "TableName": tables["connections"],
+            "IndexName": "sessionId-targetLanguage-index",
+            "KeyConditionExpression": "sessionId = :s",
+            "ExpressionAttributeValues": {":s": {"S": session_id}},
+            "Select": "COUNT",
+        },
+    )
+    while True:
+        page = dynamodb.query(**kwargs)
+        count += page["Count"]
+        if "LastEvaluatedKey" not in page:
+            return count
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def connect_with_retry(stack: dict[str, Any], **query: str) -> Client:
+    """A well-behaved client: API Gateway's 429 for the account's connection rate means retry."""
+    for attempt in range(20):
+        try:
+            return Client.connect(stack["websocketUrl"], **query)
+        except HandshakeRefused as refused:
+            if refused.status != 429:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("still throttled after 20 attempts")
+
+
+def test_1000_concurrent_joins_to_a_session_capped_at_500_admit_exactly_500(stack, speaker_token, dynamodb, tables):
+    speaker, created = create_session(stack, speaker_token)
+    session_id = created["sessionId"]
+    outcomes: Counter[int] = Counter()
+    admitted: list[Client] = []
+    lock = threading.Lock()
+
+    def attempt(i: int) -> None:
+        try:
+            client = connect_with_retry(
+                stack, action="joinSession", sessionId=session_id, targetLanguage=LANGUAGES[i % 5]
+            )
+        except HandshakeRefused as refused:
+            with lock:
+                outcomes[refused.status] += 1
+            return
+        with lock:
+            outcomes[200] += 1
+            admitted.append(client)
+
+    try:
+        with ThreadPoolExecutor(max_workers=64) as pool:
+            list(pool.map(attempt, range(1000)))
+        assert outcomes == Counter({200: 500, 503: 500})
+        assert listener_count(dynamodb, tables, session_id) == 500 == listener_rows(dynamodb, tables, session_id)
+        record("races", "concurrent joins at the cap", attempts=1000, admitted=outcomes[200], refused=outcomes[503])
+    finally:
+        for client in admitted:
+            client.close()
+        speaker.close()
+    eventually(
+        lambda: listener_count(dynamodb, tables, session_id) == 0 == listener_rows(dynamodb, tables, session_id), 60
+    )
+
+
+def test_100_concurrent_creations_by_one_user_against_a_limit_of_50_create_exactly_50(stack, dynamodb, tables):
+    token = cli.speaker_token(stack, "races-creator")
+    created: list[Client] = []
+    refusals: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def attempt(_: int) -> None:
+        try:
+            speaker, _created = create_session(stack, token)
+        except HandshakeRefused as refused:
+            with lock:
+                refusals[json.loads(refused.body)["code"] if refused.body else str(refused.status)] += 1
+            return
+        with lock:
+            created.append(speaker)
+
+    try:
+        with ThreadPoolExecutor(max_workers=50) as pool:
+            list(pool.map(attempt, range(100)))
+        assert len(created) == 50 and refusals == Counter({"RATE_LIMITED": 50})
+        record("races", "concurrent creations by one user", attempts=100, created=len(created), refused=50)
+    finally:
+        for speaker in created:
+            speaker.close()
+
+
+def test_10000_join_leave_cycles_across_20_sessions_leave_exact_counts(stack, speaker_token, dynamodb, tables):
+    speakers, session_ids = [], []
+    for _ in range(20):
+        speaker, created = create_session(stack, cli.speaker_token(stack, f"races-churn-{len(speakers)}"))
+        speakers.append(speaker)
+        session_ids.append(created["sessionId"])
+    rng = random.Random(7)
+    plan = [(rng.choice(session_ids), rng.choice(LANGUAGES)) for _ in range(CHURN_CYCLES)]
+    kept: list[Client] = []
+    lock = threading.Lock()
+
+    def cycle(index: int) -> None:
+        session_id, language = plan[index]
+        client = connect_with_retry(stack, action="joinSession", sessionId=session_id, targetLanguage=language)
+        if index % 100 == 0:  # a hundred stay: counts must end at the live connections, not at zero
+            with lock:
+                kept.append(client)
+        else:
+            client.close()
+
+    started = time.monotonic()
+    done = threading.Event()
+
+    def keep_alive() -> None:
+        # The run outlasts the 90 s heartbeat timeout: silent speakers and listeners would rightly
+        # be closed by the periodic job.
+        while not done.wait(20):
+            with lock:
+                clients = [*speakers, *kept]
+            for client in clients:
+                with contextlib.suppress(Exception):
+                    client.send({"action": "heartbeat"})
+
+    keeper = threading.Thread(target=keep_alive, daemon=True)
+    keeper.start()
+    try:
+        with ThreadPoolExecutor(max_workers=48) as pool:
+            list(pool.map(cycle, range(len(plan))))
+        expected = Counter(plan[i][0] for i in range(0, len(plan), 100))
+
+        def mismatches() -> list[tuple[int, int, int]]:
+            found = [
+                (listener_count(dynamodb, tables, s), listener_rows(dynamodb, tables, s), expected[s])
+                for s in session_ids
+            ]
+            return [f for f in found if not f[0] == f[1] == f[2]]
+
+        try:
+            eventually(lambda: not mismatches(), 120, 0.5)
+        except AssertionError:
+            raise AssertionError(f"(count, rows, live) per drifted session: {mismatches()}") from None
+        record(
+            "races",
+            "join/leave churn",
+            cycles=len(plan),
+            sessions=len(session_ids),
+            kept=len(kept),
+            seconds=round(time.monotonic() - started, 1),
+        )
+    finally:
+        done.set()
+        for client in kept:
+            client.close()
+        for speaker in speakers:
+            speaker.close()
+
+
+def test_repeated_disconnect_deliveries_change_state_once(stack, speaker_token, dynamodb, tables):
+    """API Gateway may deliver `$disconnect` more than once: the second delivery changes nothing."""
+    import boto3
+
+    speaker, created = create_session(stack, speaker_token)
+    session_id = created["sessionId"]
+    listeners = [
+        Client.connect(stack["websocketUrl"], action="joinSession", sessionId=session_id, targetLanguage="es")
+        for _ in range(3)
+    ]
+    [row] = [
+        i
+        for i in dynamodb.scan(TableName=tables["connections"], ConsistentRead=True)["Items"]
+        if i.get("sessionId", {}).get("S") == session_id and i.get("role", {}).get("S") == "listener"
+    ][:1]
+    lambda_client = boto3.client(
+        "lambda",
+        endpoint_url=stack["lambdaEndpoint"],
+        region_name=stack["region"],
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    event = {
+        "requestContext": {
+            "routeKey": "$disconnect",
+            "eventType": "DISCONNECT",
+            "connectionId": row["connectionId"]["S"],
+            "stage": "prod",
+            "domainName": "127.0.0.1",
+            "apiId": "local",
+            "requestId": "r",
+            "requestTimeEpoch": 0,
+            "connectedAt": 0,
+            "messageDirection": "IN",
+            "extendedRequestId": "r",
+            "requestTime": "",
+            "identity": {"sourceIp": "127.0.0.1"},
+            "disconnectStatusCode": 1001,
+            "disconnectReason": "",
+        },
+        "isBase64Encoded": False,
+    }
+    try:
+        for _ in range(3):
+            lambda_client.invoke(FunctionName=f"session-disconnect-handler-{stack['env']}", Payload=json.dumps(event))
+        assert listener_count(dynamodb, tables, session_id) == 2 == listener_rows(dynamodb, tables, session_id)
+        record("races", "repeated $disconnect deliveries", deliveries=3, decrements=1)
+    finally:
+        for client in listeners:
+            client.close()
+        speaker.close()
+
+
+def test_the_speaker_refreshing_while_listeners_churn_keeps_session_and_counts(stack, dynamodb, tables):
+    token = cli.speaker_token(stack, "races-refreshing-speaker")
+    speaker, created = create_session(stack, token)
+    session_id = created["sessionId"]
+    stop = threading.Event()
+    kept: list[Client] = []
+
+    def churn(worker: int) -> None:
+        n = 0
+        while not stop.is_set() and n < 200:
+            client = connect_with_retry(
+                stack, action="joinSession", sessionId=session_id, targetLanguage=LANGUAGES[worker % 5]
+            )
+            n += 1
+            if n % 20 == 0:
+                kept.append(client)
+            else:
+                client.close()
+
+    speakers = [speaker]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        futures = [pool.submit(churn, w) for w in range(8)]
+        for _ in range(5):  # five takeovers while listeners come and go
+            new_speaker = Client.connect(
+                stack["websocketUrl"], action="refreshConnection", sessionId=session_id, role="speaker", token=token
+            )
+            speakers.append(new_speaker)
+            speakers.pop(0).close()
+        stop.set()
+        for future in futures:
+            future.result()
+    try:
+        item = dynamodb.get_item(
+            TableName=tables["sessions"], Key={"sessionId": {"S": session_id}}, ConsistentRead=True
+        )["Item"]
+        assert item["isActive"]["BOOL"] is True and "speakerDisconnectedAt" not in item
+        eventually(
+            lambda: (
+                listener_count(dynamodb, tables, session_id) == len(kept) == listener_rows(dynamodb, tables, session_id)
+            ),
+            60,
+        )
+        record("races", "speaker refresh during listener churn", takeovers=5, live_listeners=len(kept))
+    finally:
+        for client in (*kept, *speakers):
+            client.close()
