@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
 from collections.abc import Callable
@@ -34,3 +35,20 @@ def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 
             return True
         time.sleep(interval)
     return predicate()
+
+
+class WithoutRequestDetails(logging.Filter):
+    """aiohttp's request errors name the client's address and carry a traceback that can quote the
+    request (tokens): the local stack logs only the kind of error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            record.msg, record.args = "error handling a request: %s", (type(record.exc_info[1]).__name__,)
+        else:
+            record.msg, record.args = "error handling a request", ()
+        record.exc_info, record.exc_text = None, None
+        return True
+
+
+def quiet_request_errors() -> None:
+    logging.getLogger("aiohttp.server").addFilter(WithoutRequestDetails())

@@ -221,6 +221,8 @@ class SessionFunctions(Construct):
         read_write = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"]
         for key in ("connection", "refresh"):
             self._grant(key, read_write, [sessions, connections])
+            # A speaker coming back tells its listeners; a listener found gone (410) is removed.
+            self._grant(key, ["dynamodb:DeleteItem"], [connections])
             self._grant(key, ["dynamodb:Query"], [by_language])
             self._grant(key, ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"], [rate_limits])
         leave = ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"]

@@ -109,6 +109,15 @@ class SessionMonitoring(Construct):
             service_metric("FanoutFailures", "Sum", Duration.minutes(5)),
             FANOUT_FAILURES_PER_5_MINUTES,
         )
+        self._alarm(
+            "PeriodicJobFailures",
+            f"session-periodic-job-failures-{env}",
+            "The periodic reconcile/status job failed twice in a row: counts and cleanup are not maintained",
+            service_metric("PeriodicJobFailures", "Sum"),
+            0,
+            datapoints=2,
+            periods=2,
+        )
         for key, function in functions.items():
             for kind, metric in (
                 ("errors", function.metric_errors(period=Duration.minutes(5), statistic="Sum")),

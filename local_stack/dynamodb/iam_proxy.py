@@ -10,6 +10,7 @@ Requests signed with any other key (tests, the supervisor) are the account's adm
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -83,15 +84,26 @@ class DynamoDBIamProxy:
                 body = {}
             for action, resource in required_permissions(operation, body, self.table_arn_prefix):
                 if not role.is_allowed(action, resource):
+                    # What CloudTrail would show: which role lacked which action on which table.
+                    logging.getLogger(__name__).warning("AccessDenied: %s lacks %s on %s", role.name, action, resource)
                     return access_denied(role, function_name, action, resource)
         if self._session is None:
             self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=256))
         headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
-        async with self._session.post(self.upstream, data=raw, headers=headers) as upstream:
-            payload = await upstream.read()
-            passthrough = {
-                k: v
-                for k, v in upstream.headers.items()
-                if k.lower() in ("content-type", "x-amzn-requestid", "x-amz-crc32")
-            }
-            return web.Response(status=upstream.status, body=payload, headers=passthrough)
+        try:
+            async with self._session.post(self.upstream, data=raw, headers=headers) as upstream:
+                payload = await upstream.read()
+                passthrough = {
+                    k: v
+                    for k, v in upstream.headers.items()
+                    if k.lower() in ("content-type", "x-amzn-requestid", "x-amz-crc32")
+                }
+                return web.Response(status=upstream.status, body=payload, headers=passthrough)
+        except (aiohttp.ClientError, OSError):
+            # DynamoDB Local is down or dropped the connection: answer as DynamoDB does when it
+            # cannot serve a request, so SDKs retry and then report it.
+            return web.json_response(
+                {"__type": "com.amazonaws.dynamodb.v20120810#InternalServerError", "message": "Internal server error"},
+                status=500,
+                content_type="application/x-amz-json-1.0",
+            )

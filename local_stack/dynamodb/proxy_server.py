@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import signal
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from aiohttp import web
 from local_stack.cloudformation.template import StackTemplate
 from local_stack.dynamodb.iam_proxy import DynamoDBIamProxy
 from local_stack.iam.credentials import principals_by_access_key
+from local_stack.processes import quiet_request_errors
 
 
 async def serve(runtime_file: Path) -> None:
@@ -40,6 +42,8 @@ async def serve(runtime_file: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description="IAM policy check in front of DynamoDB Local")
     parser.add_argument("--runtime-file", type=Path, required=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    quiet_request_errors()
     asyncio.run(serve(parser.parse_args().runtime_file))
 
 

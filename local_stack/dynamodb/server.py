@@ -6,7 +6,6 @@ so every start is a clean database and nothing needs Docker.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from local_stack.processes import ROOT
@@ -23,8 +22,10 @@ def find_jar(root: Path = ROOT) -> Path:
     return candidates[-1]
 
 
-def command(port: int, jar: Path | None = None) -> list[str]:
+def command(port: int, jar: Path | None = None, data_dir: str | None = None) -> list[str]:
+    """In memory by default; with `data_dir`, on disk (fault tests restart it and expect the data)."""
     jar = jar or find_jar()
+    storage = ["-dbPath", data_dir] if data_dir else ["-inMemory"]
     return [
         "java",
         f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}",
@@ -32,14 +33,9 @@ def command(port: int, jar: Path | None = None) -> list[str]:
         "-Xmx2g",
         "-jar",
         str(jar),
-        "-inMemory",
+        *storage,
         "-sharedDb",
         "-disableTelemetry",
         "-port",
         str(port),
     ]
-
-
-def start(port: int, log_file: Path) -> subprocess.Popen[bytes]:
-    log = log_file.open("ab")
-    return subprocess.Popen(command(port), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)

@@ -24,4 +24,9 @@ def log_unexpected(exc: BaseException) -> None:
     while tail is not None and tail.tb_next is not None:
         tail = tail.tb_next
     where = f"{tail.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{tail.tb_lineno}" if tail else "?"
-    logger.error("unexpected error", extra={"error": type(exc).__name__, "where": where})
+    extra = {"error": type(exc).__name__, "where": where}
+    response = getattr(exc, "response", None)  # botocore's ClientError: the AWS error code is safe to log
+    if isinstance(response, dict):
+        extra["code"] = str(response.get("Error", {}).get("Code", ""))[:64]
+        extra["operation"] = str(getattr(exc, "operation_name", ""))[:64]
+    logger.error("unexpected error", extra=extra)

@@ -49,6 +49,7 @@ def test_service_alarms(templates, env):
     found = alarms(templates[env])
     assert found[f"session-connection-errors-{env}"]["MetricName"] == "ConnectionErrors"
     assert found[f"session-fanout-failures-{env}"]["MetricName"] == "FanoutFailures"
+    assert found[f"session-periodic-job-failures-{env}"]["MetricName"] == "PeriodicJobFailures"
     active = found[f"session-active-sessions-near-limit-{env}"]
     assert active["MetricName"] == "ActiveSessions"
     assert active["Threshold"] == 80  # 80 % of maxActiveSessions (100)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +25,7 @@ from local_stack.processes import ROOT
 from local_stack.supervisor import LocalStackOptions
 from tests.e2e.client import Client, HandshakeRefused
 from tests.lifecycle.test_lifecycle import eventually, join, listener_count, open_session, until
+from tests.reliability.report import record
 from tests.support.clients import local_client
 
 pytestmark = pytest.mark.e2e
@@ -75,9 +77,14 @@ def paused(stack: dict[str, Any], marker: str) -> Iterator[None]:
 
 def test_jwks_unreachable_refuses_speakers_but_listeners_still_join(stack, token, ip, dynamodb):
     authorizer_log = Path(stack["logDir"]) / "lambda-session-authorizer-e2e.log"
+    started = time.monotonic()
     with paused(stack, "local_stack.cognito.server"), pytest.raises(HandshakeRefused) as refused:
         open_session(stack, token, ip)
+    waited = time.monotonic() - started
     assert refused.value.status == 401
+    # Refused well before the authorizer's 10 s timeout would turn it into a 500 (JWKS timeout 2 s).
+    assert waited < 10
+    record("faults", "JWKS unreachable", speakerRefusedAfterSeconds=round(waited, 1), listenersUnaffected=True)
     assert "JWKS unreachable" in authorizer_log.read_text()
     speaker, created = open_session(stack, token, ip)  # the pool is back
     with paused(stack, "local_stack.cognito.server"), join(stack, created["sessionId"], "es", ip) as listener:

@@ -20,7 +20,7 @@ from session_management.edge import caller_from_event, guarded, read_message, re
 from session_management.errors import ErrorCode, ServiceError
 from session_management.management_api import post_json
 from session_management.metrics import metrics, record_latency
-from session_management.observability import hash_id, logger
+from session_management.observability import hash_id, log_unexpected, logger
 from session_management.repositories.sessions import Session
 
 DELIVERY_SOURCE = "session-management.delivery"
@@ -125,7 +125,11 @@ def _message(event: dict[str, Any]) -> dict[str, Any]:
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if event.get("source") == DELIVERY_SOURCE:
-        return deliver(event)
+        try:
+            return deliver(event)
+        except Exception as exc:  # the management API unreachable: logged without a traceback
+            log_unexpected(exc)
+            return {"delivered": False}
     if event.get("requestContext", {}).get("eventType") == "CONNECT":
         return guarded(event, lambda: _handshake(event), handshake=True)
     return guarded(event, lambda: _message(event), handshake=False)
