@@ -11,6 +11,17 @@ from session_infrastructure.config import StageConfig
 from session_infrastructure.functions import SessionFunctions
 
 STAGE_NAME = "prod"
+# Message routes and the function behind each; answers travel back as route responses.
+MESSAGE_ROUTES = {
+    "heartbeat": "heartbeat",
+    "createSession": "connection",
+    "joinSession": "connection",
+    "refreshConnection": "refresh",
+    "speakerControl": "control",
+    "listenerControl": "control",
+    "getSessionStatus": "status",
+    "$default": "default",
+}
 # API Gateway answers 401 without calling the authorizer when an identity source is missing.
 # Anonymous listeners carry no token, but every WebSocket handshake carries Host.
 AUTHORIZER_IDENTITY_SOURCES = ["route.request.header.Host"]
@@ -39,19 +50,8 @@ class SessionWebSocketApi(Construct):
                 integration=integrations.WebSocketLambdaIntegration("DisconnectIntegration", fns["disconnect"]),
             ),
         )
-        # Answers travel back as route responses: no @connections call needed to reply.
-        message_routes = {
-            "heartbeat": "heartbeat",
-            "createSession": "connection",
-            "joinSession": "connection",
-            "refreshConnection": "refresh",
-            "speakerControl": "control",
-            "listenerControl": "control",
-            "getSessionStatus": "status",
-            "$default": "default",
-        }
         integrations_by_function: dict[str, integrations.WebSocketLambdaIntegration] = {}
-        for route_key, key in message_routes.items():
+        for route_key, key in MESSAGE_ROUTES.items():
             if key not in integrations_by_function:
                 integrations_by_function[key] = integrations.WebSocketLambdaIntegration(
                     f"{key.capitalize()}MessageIntegration", fns[key]

@@ -13,20 +13,10 @@ from typing import Any
 
 from session_infrastructure.functions import function_specs
 from session_infrastructure.http_api import SESSION_ROUTES
+from session_infrastructure.websocket_api import MESSAGE_ROUTES
 
 PASS, FAIL, NOT_APPLICABLE = "PASS", "FAIL", "N/A"
-WEBSOCKET_ROUTES = {
-    "$connect",
-    "$disconnect",
-    "$default",
-    "heartbeat",
-    "createSession",
-    "joinSession",
-    "refreshConnection",
-    "speakerControl",
-    "listenerControl",
-    "getSessionStatus",
-}
+WEBSOCKET_ROUTES = {"$connect", "$disconnect", *MESSAGE_ROUTES}
 TABLES = {
     "Sessions": ("expiresAt", {"speakerUserId-createdAt-index"}),
     "Connections": ("ttl", {"sessionId-targetLanguage-index"}),

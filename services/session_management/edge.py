@@ -14,6 +14,7 @@ from typing import Any
 
 from session_management import contracts, messages
 from session_management.errors import ErrorCode, ServiceError
+from session_management.json_input import parse_json
 from session_management.lifecycle import Caller, record_failure, repositories
 from session_management.management_api import endpoint_from_event
 from session_management.metrics import record_error
@@ -45,12 +46,7 @@ def read_message(event: Mapping[str, Any]) -> dict[str, Any]:
     raw = event.get("body") or ""
     if len(raw) > MAX_BODY_CHARS:
         raise ServiceError(ErrorCode.INVALID_MESSAGE, "Message too large")
-    try:
-        message = json.loads(raw)
-    except ValueError:
-        raise ServiceError(ErrorCode.INVALID_MESSAGE, "Message is not JSON") from None
-    except RecursionError:  # a 32 KB frame can nest deeper than the parser's recursion limit
-        raise ServiceError(ErrorCode.INVALID_MESSAGE, "Message is nested too deeply") from None
+    message = parse_json(raw, "Message")
     if not isinstance(message, dict):
         raise ServiceError(ErrorCode.INVALID_MESSAGE, "Message must be a JSON object")
     try:

@@ -17,6 +17,7 @@ from session_management import contracts, lifecycle
 from session_management.config import load_settings
 from session_management.errors import ErrorCode, ServiceError
 from session_management.handshake import CreateSessionRequest, language_code
+from session_management.json_input import parse_json
 from session_management.repositories.sessions import Session
 from session_management.session_ids import is_session_id
 
@@ -52,12 +53,7 @@ def read_body(raw: str | None, schema_name: str) -> dict[str, Any]:
         raise ServiceError(ErrorCode.INVALID_MESSAGE, "A JSON body is required")
     if len(raw) > MAX_BODY_BYTES:
         raise ServiceError(ErrorCode.INVALID_MESSAGE, "Body too large")
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        raise ServiceError(ErrorCode.INVALID_MESSAGE, "Body is not JSON") from None
-    except RecursionError:
-        raise ServiceError(ErrorCode.INVALID_MESSAGE, "Body is nested too deeply") from None
+    body = parse_json(raw, "Body")
     try:
         contracts.validate(schema_name, body)
     except contracts.ContractViolation as exc:

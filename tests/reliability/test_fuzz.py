@@ -132,17 +132,6 @@ def _snapshot(dynamodb: Any, tables: dict[str, str], session_id: str, connection
     )
 
 
-def _listener_connection_id(dynamodb: Any, tables: dict[str, str], session_id: str) -> str:
-    page = dynamodb.query(
-        TableName=tables["connections"],
-        IndexName="sessionId-targetLanguage-index",
-        KeyConditionExpression="sessionId = :s",
-        ExpressionAttributeValues={":s": {"S": session_id}},
-    )
-    [item] = page["Items"]
-    return str(item["connectionId"]["S"])
-
-
 def _is_contract_frame(frame: dict[str, Any]) -> bool:
     if "type" in frame:
         contracts.validate_outbound(frame)
@@ -156,7 +145,7 @@ def test_every_inbound_message_gets_a_contract_answer_and_rejections_change_noth
     speaker, created = create_session(stack, speaker_token)
     session_id = created["sessionId"]
     listener = join(stack, session_id, "es")
-    connection_id = _listener_connection_id(dynamodb, tables, session_id)
+    connection_id = _connection_of(dynamodb, tables, session_id, "es")
     started = time.monotonic()
     tally = {"cases": 0, "errors": 0, "answers": 0}
 

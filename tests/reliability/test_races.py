@@ -244,31 +244,34 @@ def test_the_speaker_refreshing_while_listeners_churn_keeps_session_and_counts(s
     token = cli.speaker_token(stack, "races-refreshing-speaker")
     speaker, created = create_session(stack, token)
     session_id = created["sessionId"]
-    stop = threading.Event()
     kept: list[Client] = []
+    progress = threading.Condition()
+    cycles = [0]
 
     def churn(worker: int) -> None:
-        n = 0
-        while not stop.is_set() and n < 200:
+        for n in range(1, 41):
             client = connect_with_retry(
                 stack, action="joinSession", sessionId=session_id, targetLanguage=LANGUAGES[worker % 5]
             )
-            n += 1
-            if n % 20 == 0:
-                kept.append(client)
-            else:
+            with progress:
+                cycles[0] += 1
+                if n % 10 == 0:
+                    kept.append(client)
+                progress.notify_all()
+            if n % 10:
                 client.close()
 
     speakers = [speaker]
     with ThreadPoolExecutor(max_workers=8) as pool:
         futures = [pool.submit(churn, w) for w in range(8)]
-        for _ in range(5):  # five takeovers while listeners come and go
+        for takeover in range(1, 6):  # a takeover after every 50 listener cycles
+            with progress:
+                assert progress.wait_for(lambda t=takeover: cycles[0] >= 50 * t, timeout=60)
             new_speaker = Client.connect(
                 stack["websocketUrl"], action="refreshConnection", sessionId=session_id, role="speaker", token=token
             )
             speakers.append(new_speaker)
             speakers.pop(0).close()
-        stop.set()
         for future in futures:
             future.result()
     try:
@@ -276,13 +279,14 @@ def test_the_speaker_refreshing_while_listeners_churn_keeps_session_and_counts(s
             TableName=tables["sessions"], Key={"sessionId": {"S": session_id}}, ConsistentRead=True
         )["Item"]
         assert item["isActive"]["BOOL"] is True and "speakerDisconnectedAt" not in item
+        assert len(kept) == 32
         eventually(
-            lambda: (
-                listener_count(dynamodb, tables, session_id) == len(kept) == listener_rows(dynamodb, tables, session_id)
-            ),
+            lambda: listener_count(dynamodb, tables, session_id) == 32 == listener_rows(dynamodb, tables, session_id),
             60,
         )
-        record("races", "speaker refresh during listener churn", takeovers=5, live_listeners=len(kept))
+        record(
+            "races", "speaker refresh during listener churn", takeovers=5, listenerCycles=cycles[0], liveListeners=32
+        )
     finally:
         for client in (*kept, *speakers):
             client.close()

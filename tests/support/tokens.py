@@ -80,17 +80,21 @@ def tampered(token: str, **changes: Any) -> str:
     return f"{header}.{_b64(json.dumps({**claims, **changes}).encode())}.{signature}"
 
 
-def from_another_pool(stack: dict[str, Any]) -> str:
-    """A real ID token of a second pool on the same Cognito: its own keys and issuer."""
+def _cognito(stack: dict[str, Any]) -> Any:
     import boto3
 
-    cognito = boto3.client(
+    return boto3.client(
         "cognito-idp",
         endpoint_url=stack["cognito"]["endpoint"],
         region_name=stack["cognito"]["region"],
         aws_access_key_id="local",
         aws_secret_access_key="local",
     )
+
+
+def from_another_pool(stack: dict[str, Any]) -> str:
+    """A real ID token of a second pool on the same Cognito: its own keys and issuer."""
+    cognito = _cognito(stack)
     pool = cognito.create_user_pool(PoolName="another-pool")["UserPool"]["Id"]
     client = cognito.create_user_pool_client(
         UserPoolId=pool, ClientName="another", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"]
@@ -105,21 +109,11 @@ def from_another_pool(stack: dict[str, Any]) -> str:
 
 
 def access_token(stack: dict[str, Any], user: str) -> str:
-    import boto3
-
+    from local_stack import cli
     from local_stack.cognito.models import DEV_PASSWORD
 
-    cognito = boto3.client(
-        "cognito-idp",
-        endpoint_url=stack["cognito"]["endpoint"],
-        region_name=stack["cognito"]["region"],
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
-    from local_stack import cli
-
     cli.speaker_token(stack, user)  # creates the user
-    result = cognito.initiate_auth(
+    result = _cognito(stack).initiate_auth(
         ClientId=stack["cognito"]["clientId"],
         AuthFlow="USER_PASSWORD_AUTH",
         AuthParameters={"USERNAME": user, "PASSWORD": DEV_PASSWORD},
