@@ -94,6 +94,7 @@ CUSTOM_METRICS = (
     "ActiveSessions",
     "TotalListeners",
     "FanoutFailures",
+    "PeriodicJobFailures",
 )
 
 # Stage settings the handlers read from their environment, with the stack's defaults.
