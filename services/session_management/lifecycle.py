@@ -132,14 +132,27 @@ def check_address(repos: Repositories, caller: Caller) -> None:
 # Create ----------------------------------------------------------------------------------------
 
 
-def create_session(request: CreateSessionRequest, caller: Caller, repos: Repositories | None = None) -> Session:
-    """A speaker's connection creates its session (the `$connect` handshake or createSession)."""
+def create_session(
+    request: CreateSessionRequest,
+    caller: Caller,
+    repos: Repositories | None = None,
+    *,
+    delivered_later: bool = False,
+) -> Session:
+    """A speaker's connection creates its session (the `$connect` handshake or createSession).
+    `delivered_later`: sessionCreated goes out asynchronously (handshakes), and the periodic job
+    holds its status pushes until it has."""
     if not caller.user_id:
         raise ServiceError(ErrorCode.UNAUTHORIZED, "Invalid token")
     repos = repos or repositories()
     check_address(repos, caller)
     return _allocate_session(
-        repos, request, caller.user_id, caller.endpoint, speaker_connection_id=caller.connection_id
+        repos,
+        request,
+        caller.user_id,
+        caller.endpoint,
+        speaker_connection_id=caller.connection_id,
+        created_delivered=not delivered_later,
     )
 
 
@@ -158,6 +171,7 @@ def _allocate_session(
     endpoint: str,
     *,
     speaker_connection_id: str | None,
+    created_delivered: bool = True,
 ) -> Session:
     settings = load_settings()
     decision = repos.rate_limits.hit(
@@ -196,6 +210,7 @@ def _allocate_session(
             ttl_epoch_seconds=ttl,
             management_endpoint=endpoint,
             speaker_disconnected_at_ms=None if speaker else now_ms,
+            created_delivered=created_delivered,
         )
         speaker_row = replace(speaker, session_id=session.session_id).to_item() if speaker else None
         try:

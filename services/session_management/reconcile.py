@@ -162,7 +162,7 @@ def run(repos: Repositories | None = None) -> ReconcileReport:
             continue
         report.active_sessions += 1
         report.total_listeners += current.listener_count
-        if current.speaker_disconnected_at_ms is None:
+        if current.speaker_disconnected_at_ms is None and current.created_delivered:
             status = session_status(current, listeners_by_session.get(current.session_id, []), full=True)
             if post_json(current.management_endpoint, current.speaker_connection_id, status):
                 report.status_pushes += 1

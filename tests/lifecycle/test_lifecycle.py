@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+import websocket
 
 from tests.e2e.client import Client, HandshakeRefused
 from tests.lifecycle.conftest import run_job
@@ -189,6 +190,32 @@ def test_listener_controls(stack, token, ip, dynamodb):
         assert until(listener, "controlAcknowledged")["control"] == "pausePlayback"
         listener.send({"action": "listenerControl", "control": "changeLanguage", "targetLanguage": "xx"})
         assert until(listener, "error")["code"] == "UNSUPPORTED_LANGUAGE"
+
+
+def test_sessioncreated_is_the_first_frame_even_when_the_job_runs_at_once(stack, token, ip):
+    """sessionCreated is delivered asynchronously; the job holds its status push until it is."""
+    for _ in range(5):
+        speaker = Client.connect(
+            stack["websocketUrl"],
+            source_ip=ip,
+            action="createSession",
+            sourceLanguage="en",
+            qualityTier="standard",
+            token=token,
+        )
+        with speaker:
+            run_job(stack)
+            assert speaker.receive(15)["type"] == "sessionCreated"
+            # Delivered (the flag lands just after the frame): a later run pushes the status.
+            assert eventually(lambda: _pushed_status(stack, speaker), timeout=15)["isActive"] is True
+
+
+def _pushed_status(stack: dict[str, Any], speaker: Client) -> dict[str, Any] | None:
+    run_job(stack)
+    try:
+        return until(speaker, "sessionStatus", timeout=1)
+    except (AssertionError, websocket.WebSocketTimeoutException):
+        return None
 
 
 def test_session_status_full_for_the_speaker_and_reduced_for_listeners(stack, token, ip):

@@ -43,6 +43,8 @@ def deliver(event: dict[str, Any]) -> dict[str, Any]:
     delay = 0.025
     while True:
         if post_json(event["endpoint"], connection_id, event["message"]):
+            if event["message"].get("type") == "sessionCreated":
+                lifecycle.repositories().sessions.mark_created_delivered(event["message"]["sessionId"])
             return {"delivered": True}
         if time.monotonic() + delay > deadline:
             logger.warning("delivery abandoned: connection gone", extra={"connection": hash_id(connection_id)})
@@ -76,7 +78,7 @@ def _handshake(event: dict[str, Any]) -> dict[str, Any]:
     action = query.get("action")
     started = time.monotonic()
     if action == "createSession":
-        session = lifecycle.create_session(handshake.parse_create(query), caller)
+        session = lifecycle.create_session(handshake.parse_create(query), caller, delivered_later=True)
         _schedule_delivery(caller.connection_id, caller.endpoint, _session_created(session, caller.connection_id))
         record_latency("SessionCreationLatency", started)
     elif action == "joinSession":

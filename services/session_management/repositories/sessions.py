@@ -76,6 +76,9 @@ class Session:
     broadcast_state: BroadcastState = field(default_factory=BroadcastState)
     speaker_disconnected_at_ms: int | None = None
     end_reason: str | None = None
+    # False until the speaker has its sessionCreated (delivered asynchronously after a handshake):
+    # nothing else may reach the speaker first.
+    created_delivered: bool = True
 
     def to_item(self) -> dict[str, Any]:
         item: dict[str, Any] = {
@@ -91,6 +94,7 @@ class Session:
             "isActive": {"BOOL": self.is_active},
             "listenerCount": {"N": str(self.listener_count)},
             "broadcastState": self.broadcast_state.to_attribute(),
+            "sessionCreatedDelivered": {"BOOL": self.created_delivered},
         }
         if self.speaker_disconnected_at_ms is not None:
             item["speakerDisconnectedAt"] = {"N": str(self.speaker_disconnected_at_ms)}
@@ -114,6 +118,7 @@ class Session:
             broadcast_state=BroadcastState.from_attribute(item.get("broadcastState")),
             speaker_disconnected_at_ms=int(disconnected) if disconnected else None,
             end_reason=item.get("endReason", {}).get("S"),
+            created_delivered=bool(item.get("sessionCreatedDelivered", {}).get("BOOL", True)),
         )
 
 
@@ -332,6 +337,14 @@ class SessionRepository:
                 return False
             raise
         return True
+
+    def mark_created_delivered(self, session_id: str) -> None:
+        self._conditional_update(
+            session_id,
+            "SET sessionCreatedDelivered = :true",
+            "attribute_exists(sessionId)",
+            {":true": {"BOOL": True}},
+        )
 
     def set_broadcast_state(self, session_id: str, speaker_connection_id: str, state: BroadcastState) -> bool:
         return self._conditional_update(
