@@ -76,8 +76,8 @@ def eventually(check: Any, timeout: float = 15, interval: float = 0.1) -> Any:
         time.sleep(interval)
 
 
-def open_session(stack: dict[str, Any], token: str, ip: str) -> tuple[Client, dict[str, Any]]:
-    speaker = Client.connect(
+def connect_speaker(stack: dict[str, Any], token: str, ip: str) -> Client:
+    return Client.connect(
         stack["websocketUrl"],
         source_ip=ip,
         action="createSession",
@@ -85,6 +85,10 @@ def open_session(stack: dict[str, Any], token: str, ip: str) -> tuple[Client, di
         qualityTier="standard",
         token=token,
     )
+
+
+def open_session(stack: dict[str, Any], token: str, ip: str) -> tuple[Client, dict[str, Any]]:
+    speaker = connect_speaker(stack, token, ip)
     return speaker, until(speaker, "sessionCreated")
 
 
@@ -137,10 +141,15 @@ def test_message_form_errors_are_contract_frames(stack, ip):
 def test_malformed_messages_get_invalid_message_and_change_nothing(stack, token, ip, dynamodb, frame):
     speaker, created = open_session(stack, token, ip)
     with speaker:
-        before = session_item(dynamodb, created["sessionId"])
+        # The delivery marks sessionCreated as delivered just after the frame: wait for that write.
+        before = eventually(lambda: _delivered(session_item(dynamodb, created["sessionId"])))
         speaker.send(frame)
         assert until(speaker, "error")["code"] == "INVALID_MESSAGE"
         assert session_item(dynamodb, created["sessionId"]) == before
+
+
+def _delivered(item: dict[str, Any]) -> dict[str, Any] | None:
+    return item if item.get("sessionCreatedDelivered", {}).get("BOOL") else None
 
 
 # Controls and status ---------------------------------------------------------------------------------
@@ -195,15 +204,7 @@ def test_listener_controls(stack, token, ip, dynamodb):
 def test_sessioncreated_is_the_first_frame_even_when_the_job_runs_at_once(stack, token, ip):
     """sessionCreated is delivered asynchronously; the job holds its status push until it is."""
     for _ in range(5):
-        speaker = Client.connect(
-            stack["websocketUrl"],
-            source_ip=ip,
-            action="createSession",
-            sourceLanguage="en",
-            qualityTier="standard",
-            token=token,
-        )
-        with speaker:
+        with connect_speaker(stack, token, ip) as speaker:
             run_job(stack)
             assert speaker.receive(15)["type"] == "sessionCreated"
             # Delivered (the flag lands just after the frame): a later run pushes the status.
