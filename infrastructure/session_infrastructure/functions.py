@@ -33,12 +33,13 @@ _RETENTION_DAYS = {
 }
 
 
+def retention_days_for(hours: float) -> int:
+    """12 hours -> 1 day: there is no 12-hour retention, and less than asked would lose data early."""
+    return next((days for days in sorted(_RETENTION_DAYS) if days * 24 >= hours), max(_RETENTION_DAYS))
+
+
 def log_retention_for(hours: float) -> logs.RetentionDays:
-    """12 hours -> ONE_DAY: there is no 12-hour retention, and less than asked would lose data early."""
-    for days, retention in sorted(_RETENTION_DAYS.items()):
-        if days * 24 >= hours:
-            return retention
-    return logs.RetentionDays.THREE_MONTHS
+    return _RETENTION_DAYS[retention_days_for(hours)]
 
 
 @dataclass(frozen=True)

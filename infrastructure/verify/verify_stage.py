@@ -14,7 +14,7 @@ sys.path[:0] = [str(INFRASTRUCTURE), str(ROOT), str(ROOT / "services")]
 
 from loadtests import target as targets  # noqa: E402
 from session_infrastructure.config import PRODUCTION_LIKE  # noqa: E402
-from session_infrastructure.functions import _RETENTION_DAYS, log_retention_for  # noqa: E402
+from session_infrastructure.functions import retention_days_for  # noqa: E402
 from verify import checklist, smoke  # noqa: E402
 from verify.checklist import FAIL, CheckResult, not_applicable  # noqa: E402
 
@@ -83,8 +83,7 @@ def verify(stage: str, stack_file: Path = LOCAL_STACK_FILE) -> list[CheckResult]
 def _retention_days(stage: str) -> int:
     from session_infrastructure import config as stage_config
 
-    retention = log_retention_for(stage_config.load(stage).data_retention_hours)
-    return next(days for days, value in _RETENTION_DAYS.items() if value == retention)
+    return retention_days_for(stage_config.load(stage).data_retention_hours)
 
 
 def main() -> None:

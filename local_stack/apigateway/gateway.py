@@ -324,7 +324,10 @@ class WebSocketGateway:
         if not connection.is_open:
             return False
         try:
-            await asyncio.wait_for(connection.socket.send_str(text), timeout=self.settings.slow_consumer_seconds)
+            if self._may_block(connection, len(text)):
+                await asyncio.wait_for(connection.socket.send_str(text), timeout=self.settings.slow_consumer_seconds)
+            else:  # the common case: no timer task on the per-frame path
+                await connection.socket.send_str(text)
         except TimeoutError:
             # A client that stopped reading must not hold up posts to everyone else: its connection
             # is dropped and later posts get 410, as for any connection that is gone.
@@ -336,6 +339,16 @@ class WebSocketGateway:
         except (ConnectionError, RuntimeError):
             return False
         return True
+
+    @staticmethod
+    def _may_block(connection: Connection, size: int) -> bool:
+        """A send waits only when the write buffer passes its high-water mark (the client is not
+        reading fast enough); only then is it bounded by the slow-consumer timeout."""
+        transport = connection.transport
+        if transport is None:
+            return True
+        high_water = transport.get_write_buffer_limits()[1]
+        return bool(transport.get_write_buffer_size() + size > high_water)
 
     async def _disconnected(self, connection: Connection) -> None:
         connection.state = ConnectionState.CLOSED

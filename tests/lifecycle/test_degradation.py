@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import psutil
 import pytest
 
 from local_stack import cli
@@ -27,6 +26,7 @@ from tests.e2e.client import Client, HandshakeRefused
 from tests.lifecycle.test_lifecycle import eventually, join, listener_count, open_session, until
 from tests.reliability.report import record
 from tests.support.clients import local_client
+from tests.support.stack_state import stack_process
 
 pytestmark = pytest.mark.e2e
 
@@ -59,15 +59,9 @@ def token(stack: dict[str, Any]) -> str:
     return cli.speaker_token(stack, "degradation-speaker")
 
 
-def _process(stack: dict[str, Any], marker: str) -> psutil.Process:
-    supervisor = psutil.Process(int(stack["supervisorPid"]))
-    [found] = [p for p in supervisor.children(recursive=True) if marker in " ".join(p.cmdline())]
-    return found
-
-
 @contextmanager
 def paused(stack: dict[str, Any], marker: str) -> Iterator[None]:
-    process = _process(stack, marker)
+    process = stack_process(stack, marker)
     os.kill(process.pid, signal.SIGSTOP)
     try:
         yield

@@ -24,6 +24,7 @@ from local_stack.supervisor import LocalStackOptions
 from tests.e2e.client import Client, HandshakeRefused
 from tests.e2e.test_session_flows import create_session, eventually, join
 from tests.reliability.report import record
+from tests.support import stack_state
 from tests.support.clients import local_client
 
 JOB_RULE = "session-periodic-job-local"
@@ -56,18 +57,13 @@ def speaker_token(stack):
     return cli.speaker_token(stack, "faults-speaker")
 
 
-def children(stack: dict[str, Any]) -> list[psutil.Process]:
-    return psutil.Process(int(stack["supervisorPid"])).children(recursive=True)
-
-
 def process_with(stack: dict[str, Any], marker: str) -> psutil.Process:
-    [found] = [p for p in children(stack) if marker in " ".join(p.cmdline())]
-    return found
+    return stack_state.stack_process(stack, marker)
 
 
 def workers_of(stack: dict[str, Any], function_name: str) -> list[psutil.Process]:
     found = []
-    for process in children(stack):
+    for process in psutil.Process(int(stack["supervisorPid"])).children(recursive=True):
         try:
             if process.environ().get("AWS_LAMBDA_FUNCTION_NAME") == function_name:
                 found.append(process)
@@ -88,28 +84,14 @@ def counts_are_exact(dynamodb: Any, stack: dict[str, Any]) -> bool:
     for session in sessions:
         if not session["isActive"]["BOOL"]:
             continue
-        rows = dynamodb.query(
-            TableName=f"Connections-{env}",
-            IndexName="sessionId-targetLanguage-index",
-            KeyConditionExpression="sessionId = :s",
-            ExpressionAttributeValues={":s": session["sessionId"]},
-            Select="COUNT",
-        )["Count"]
-        if int(session["listenerCount"]["N"]) != rows:
+        rows = stack_state.listener_rows(dynamodb, f"Connections-{env}", session["sessionId"]["S"])
+        if int(session["listenerCount"]["N"]) != len(rows):
             return False
     return True
 
 
 def listener_rows(dynamodb: Any, stack: dict[str, Any], session_id: str) -> list[dict[str, Any]]:
-    return list(
-        dynamodb.query(
-            TableName=f"Connections-{stack['env']}",
-            IndexName="sessionId-targetLanguage-index",
-            KeyConditionExpression="sessionId = :s",
-            ExpressionAttributeValues={":s": {"S": session_id}},
-            ConsistentRead=False,
-        )["Items"]
-    )
+    return stack_state.listener_rows(dynamodb, f"Connections-{stack['env']}", session_id)
 
 
 def test_dynamodb_killed_and_restarted(stack, speaker_token, dynamodb):

@@ -34,15 +34,8 @@ HANDSHAKE_CASES = 300
 TIME_BUDGET_SECONDS = 45
 HANDSHAKE_STATUSES = {400, 401, 403, 404, 429, 503}
 
-ACTIONS = [
-    "heartbeat",
-    "createSession",
-    "joinSession",
-    "refreshConnection",
-    "speakerControl",
-    "listenerControl",
-    "getSessionStatus",
-]
+# Every inbound action the contracts define.
+ACTIONS = sorted(contracts.INBOUND_SCHEMAS)
 FIELDS = [
     "action",
     "sessionId",

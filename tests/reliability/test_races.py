@@ -18,33 +18,18 @@ from local_stack import cli
 from tests.e2e.client import Client, HandshakeRefused
 from tests.e2e.test_session_flows import create_session, eventually
 from tests.reliability.report import record
+from tests.support import stack_state
 
 LANGUAGES = ("es", "fr", "de", "ja", "pt")
 CHURN_CYCLES = int(os.environ.get("RACES_CHURN_CYCLES", "10000"))
 
 
 def listener_count(dynamodb: Any, tables: dict[str, str], session_id: str) -> int:
-    item = dynamodb.get_item(TableName=tables["sessions"], Key={"sessionId": {"S": session_id}}, ConsistentRead=True)
-    return int(item["Item"]["listenerCount"]["N"])
+    return stack_state.listener_count(dynamodb, tables["sessions"], session_id)
 
 
 def listener_rows(dynamodb: Any, tables: dict[str, str], session_id: str) -> int:
-    count, kwargs = (
-        0,
-        {
-            "TableName": tables["connections"],
-            "IndexName": "sessionId-targetLanguage-index",
-            "KeyConditionExpression": "sessionId = :s",
-            "ExpressionAttributeValues": {":s": {"S": session_id}},
-            "Select": "COUNT",
-        },
-    )
-    while True:
-        page = dynamodb.query(**kwargs)
-        count += page["Count"]
-        if "LastEvaluatedKey" not in page:
-            return count
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return len(stack_state.listener_rows(dynamodb, tables["connections"], session_id))
 
 
 def connect_with_retry(stack: dict[str, Any], **query: str) -> Client:
