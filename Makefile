@@ -5,7 +5,14 @@ SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
-ENV ?= dev
+# The deployment stage (dev, staging, prod, local, e2e) is STAGE for every target; each target has
+# its own default. ENV= and TARGET= are older spellings of it and still work. Not to be confused
+# with API Gateway's stage, which is always `prod`. `make promote` takes two stages: FROM and TO.
+STAGE ?= $(or $(ENV),$(TARGET))
+stage_or = $(or $(STAGE),$(1))
+# The tools import the load suite, stage_access, the services and (for verify, promote and cost)
+# the packages under infrastructure/.
+TOOLS_PATH := PYTHONPATH=infrastructure:services:.
 CDK := JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 node_modules/.bin/cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
@@ -20,7 +27,7 @@ E2E_TEMPLATE := cdk.out-e2e/SessionManagement-e2e.template.json
 LAYER := build/lambda-layer/.built
 
 .PHONY: help install layer synth local-up local-down local-status token test unit-test contract-test \
-        infra-test e2e-test fidelity-test trigger-rule load-test promote verify cost lint format clean
+        infra-test e2e-test fidelity-test model-test trigger-rule load-test deploy promote verify cost lint format clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -39,17 +46,26 @@ node_modules/.installed: package.json package-lock.json
 install: $(VENV)/.installed node_modules/.installed ## Install Python (.venv) and Node (node_modules) dependencies
 
 # The shared Lambda layer: runtime dependencies built for Lambda's arm64 Python 3.11.
+# The layer as deployed (arm64); the same pins built for this machine, which the local stack loads
+# in its place when the machine is not arm64; and the boto3 the Lambda runtime ships.
 $(LAYER): pyproject.toml scripts/requirements.py | $(VENV)/.installed
-	rm -rf build/lambda-layer && mkdir -p build/lambda-layer/python
+	rm -rf build/lambda-layer build/lambda-layer-host build/lambda-runtime-sdk
+	mkdir -p build/lambda-layer/python build/lambda-layer-host/python build/lambda-runtime-sdk/python
+	$(PY) scripts/requirements.py runtime > build/lambda-layer/requirements.txt
+	cp build/lambda-layer/requirements.txt build/lambda-layer-host/requirements.txt
 	$(PY) -m pip install --quiet --target build/lambda-layer/python --platform manylinux2014_aarch64 \
-	  --implementation cp --python-version 3.11 --only-binary=:all: $$($(PY) scripts/requirements.py runtime)
-	find build/lambda-layer -name '__pycache__' -prune -exec rm -rf {} +
+	  --implementation cp --python-version 3.11 --only-binary=:all: -r build/lambda-layer/requirements.txt
+	$(PY) -m pip install --quiet --target build/lambda-layer-host/python --only-binary=:all: \
+	  -r build/lambda-layer-host/requirements.txt
+	$(PY) -m pip install --quiet --target build/lambda-runtime-sdk/python --only-binary=:all: \
+	  $$($(PY) scripts/requirements.py lambda-runtime-sdk)
+	find build -name '__pycache__' -prune -exec rm -rf {} +
 	touch $@
 
 layer: $(LAYER) ## Build the Lambda layer (runtime dependencies for arm64)
 
-synth: install $(LAYER) ## Synthesize the CDK app offline (ENV=dev|staging|prod|local)
-	$(CDK) synth -c env=$(ENV) --quiet
+synth: install $(LAYER) ## Synthesize the CDK app offline (STAGE=dev|staging|prod|local, default dev)
+	$(CDK) synth -c env=$(call stage_or,dev) --quiet
 
 $(LOCAL_TEMPLATE): $(SOURCES) $(LAYER) node_modules/.installed $(VENV)/.installed cdk.json
 	$(CDK) synth -c env=local --quiet
@@ -76,7 +92,7 @@ local-status: ## Show whether the local stack runs, and its endpoints
 token: ## Print a speaker ID token from the local user pool (USER=alice to choose the user)
 	@$(PY) -m local_stack token --user $(TOKEN_USER)
 
-unit-test: install ## Unit tests (domain, handlers with moto, local stack parts)
+unit-test: install $(LOCAL_TEMPLATE) ## Unit tests (domain, handlers with moto, local stack parts)
 	$(PY) -m pytest tests/unit -q
 
 contract-test: install ## Validate the schemas, their examples and that every emitted message has a schema
@@ -91,34 +107,43 @@ e2e-test: install $(LOCAL_TEMPLATE) $(E2E_TEMPLATE) ## End-to-end tests against 
 fidelity-test: install $(LOCAL_TEMPLATE) $(E2E_TEMPLATE) ## The local stack's AWS fidelity tests (probe stacks)
 	$(PY) -m pytest tests/fidelity -q
 
+# The stateful model of the session lifecycle alone (tests/model, docs/RELIABILITY.md), for MODEL_MINUTES.
+MODEL_MINUTES ?= 5
+model-test: install $(E2E_TEMPLATE) ## The session model against a real e2e stack for MODEL_MINUTES (default 5); fails on any broken invariant
+	MODEL_MINUTES=$(MODEL_MINUTES) $(PY) -m pytest tests/model -q -s
+
 trigger-rule: ## Run an EventBridge schedule rule's targets now (RULE=name)
 	@$(PY) -m local_stack trigger-rule $(RULE)
 
 test: install $(LOCAL_TEMPLATE) $(E2E_TEMPLATE) ## All tests: unit, contract, infrastructure and end-to-end
 	$(PY) -m pytest tests -q --durations=10
 
-TARGET ?= local
 SCALE ?= smoke
 FROM ?= staging
 TO ?= prod
-load-test: install $(LOCAL_TEMPLATE) $(E2E_TEMPLATE) ## Load run with p95 gates (TARGET=local|staging SCALE=smoke|capacity|full|soak [WORKERS=n])
-	PYTHONPATH=services:. $(PY) -m loadtests.run --target $(TARGET) --scale $(SCALE) $(if $(WORKERS),--workers $(WORKERS))
+load-test: install $(LOCAL_TEMPLATE) $(E2E_TEMPLATE) ## Load run with p95 gates (STAGE=local|staging SCALE=smoke|capacity|full|soak [WORKERS=n])
+	$(TOOLS_PATH) $(PY) -m loadtests.run --target $(call stage_or,local) --scale $(SCALE) $(if $(WORKERS),--workers $(WORKERS))
+
+# Refused before CloudFormation is called when the credentials are not the account the stage's config names.
+deploy: install $(LAYER) ## Deploy STAGE=dev|staging (prod only through promote) after checking the account
+	$(TOOLS_PATH) $(PY) -m promote.account_guard --stage $(call stage_or,dev)
+	$(CDK) deploy SessionManagement-$(call stage_or,dev) -c env=$(call stage_or,dev) -c commit=$$(git rev-parse HEAD) \
+		--require-approval broadening --outputs-file reports/$(call stage_or,dev)-outputs.json
 
 promote: install $(LOCAL_TEMPLATE) $(E2E_TEMPLATE) ## Deploy TO only if FROM meets the load gates (FROM=staging TO=prod [DRY_RUN=1])
-	PYTHONPATH=services:. $(PY) -m loadtests.promote --from $(FROM) --to $(TO) $(if $(WORKERS),--workers $(WORKERS))
+	$(TOOLS_PATH) $(PY) -m promote.promotion --from $(FROM) --to $(TO) $(if $(WORKERS),--workers $(WORKERS))
 
-STAGE ?= local
 verify: install ## Deployment checklist + smoke test against a stage, as a pass/fail table (STAGE=local|dev|staging|prod)
-	$(PY) infrastructure/verify/verify_stage.py --stage $(STAGE)
+	$(TOOLS_PATH) $(PY) -m verify.verify_stage --stage $(call stage_or,local)
 
 COST_TEMPLATE ?= $(LOCAL_TEMPLATE)
 cost: install $(COST_TEMPLATE) ## Monthly AWS cost of a usage profile from the stack's resources (COST_ARGS="--sessions-per-day 50 ...")
-	$(PY) infrastructure/cost/estimate.py --template $(COST_TEMPLATE) $(COST_ARGS)
+	$(TOOLS_PATH) $(PY) -m cost --template $(COST_TEMPLATE) $(COST_ARGS)
 
 lint: install ## ruff and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy services infrastructure local_stack loadtests
+	$(VENV)/bin/mypy services infrastructure local_stack loadtests stage_access
 
 format: install ## Format and autofix
 	$(VENV)/bin/ruff format .

@@ -14,6 +14,7 @@ import itertools
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import gevent
@@ -26,6 +27,7 @@ SESSION_READY = "loadtest_session_ready"
 CLAIM_SLOT = "loadtest_claim_listener_slot"
 SLOT = "loadtest_listener_slot"
 PHASE = "loadtest_phase"
+HELD_REPORT_KEY = "loadtest_held"
 
 RAMP, STEADY = "ramp", "steady"
 
@@ -102,14 +104,45 @@ class RosterClient:
         return None
 
 
-def register(
-    environment: Environment, state: LocalState, listeners_per_session: int
-) -> tuple[Roster | None, RosterClient]:
+class HeldConnections:
+    """Connections held across processes: each worker adds its count to its regular stats report,
+    and the master sums the latest count of every worker."""
+
+    def __init__(self, state: LocalState) -> None:
+        self.state = state
+        self.by_worker: dict[str, int] = {}
+
+    def on_report_to_master(self, client_id: str, data: dict[str, Any], **_: Any) -> None:
+        data[HELD_REPORT_KEY] = self.state.held
+
+    def on_worker_report(self, client_id: str, data: dict[str, Any], **_: Any) -> None:
+        if HELD_REPORT_KEY in data:
+            self.by_worker[client_id] = int(data[HELD_REPORT_KEY])
+
+    def total(self, environment: Environment) -> int:
+        from locust.runners import MasterRunner
+
+        return sum(self.by_worker.values()) if isinstance(environment.runner, MasterRunner) else self.state.held
+
+
+@dataclass(frozen=True)
+class Coordination:
+    """This process's part: the roster if it assigns listeners, the client if it runs users."""
+
+    roster: Roster | None
+    roster_client: RosterClient
+    held: HeldConnections
+
+
+def register(environment: Environment, state: LocalState, listeners_per_session: int) -> Coordination:
     from locust.runners import LocalRunner, MasterRunner, WorkerRunner
 
     runner = environment.runner
     roster = None
     client = RosterClient(environment)
+    held = HeldConnections(state)
+    environment.events.report_to_master.add_listener(held.on_report_to_master)
+    environment.events.worker_report.add_listener(held.on_worker_report)
     if isinstance(runner, (MasterRunner, LocalRunner)):
 
         def reply(msg: Any, data: dict[str, Any]) -> None:
@@ -128,4 +161,4 @@ def register(
             state.phase = msg.data["phase"]
 
         runner.register_message(PHASE, on_phase)
-    return roster, client
+    return Coordination(roster, client, held)

@@ -21,7 +21,6 @@ GATES_DIR = Path(__file__).resolve().parent / "gates"
 STATS_FILE = "locust_stats.csv"
 FLOOR_STATS_FILE = "floor_stats.csv"
 GATED_STEPS = ("create", "join", "heartbeat")
-REPORTED_STEPS = ("create", "join", "heartbeat", "fanout", "refresh", "control")
 
 
 @dataclass(frozen=True)
@@ -207,20 +206,29 @@ def write_gates_file(
     return document
 
 
+def judge(
+    report_dir: Path, stage: str, expected_connections: int | None, metadata: dict[str, Any]
+) -> tuple[dict[str, Any], str]:
+    """Evaluate a run's gates and aims against the stage's thresholds, write gates.json, and
+    return it with the table to print."""
+    thresholds = load_thresholds(stage)
+    gates = evaluate(report_dir, thresholds, expected_connections)
+    aim_results = aims(report_dir, thresholds)
+    document = write_gates_file(report_dir, stage, gates, aim_results, metadata)
+    return document, render(gates, aim_results, document["steps"])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Evaluate a load run's gates")
     parser.add_argument("report_dir", type=Path)
     parser.add_argument("--stage", required=True)
     parser.add_argument("--expected-connections", type=int)
     args = parser.parse_args(argv)
-    thresholds = load_thresholds(args.stage)
-    gates = evaluate(args.report_dir, thresholds, args.expected_connections)
-    aim_results = aims(args.report_dir, thresholds)
     previous = _read_json(args.report_dir / "gates.json") or {}
     metadata = {k: v for k, v in previous.items() if k not in ("stage", "passed", "gates", "aims", "steps", "notes")}
-    write_gates_file(args.report_dir, args.stage, gates, aim_results, metadata)
-    print(render(gates, aim_results, step_table(args.report_dir)))
-    return 0 if all(g.passed for g in gates) else 1
+    document, table = judge(args.report_dir, args.stage, args.expected_connections, metadata)
+    print(table)
+    return 0 if document["passed"] else 1
 
 
 if __name__ == "__main__":

@@ -30,10 +30,11 @@ from locust.env import Environment
 from locust.exception import StopUser
 from locust.runners import MasterRunner, WorkerRunner
 
-from loadtests import coordination, verifier
-from loadtests.protocol import Connection
+from loadtests import coordination
+from loadtests.conductor import Conductor
+from loadtests.protocol import Connection, Meter, connect
 from loadtests.scenario import Scenario
-from loadtests.target import SpeakerTokens
+from stage_access.tokens import SpeakerTokens
 
 SCENARIO = Scenario.load(os.environ.get("LOAD_SCENARIO", "smoke"))
 MODE = os.environ.get("LOAD_MODE", "service")
@@ -42,7 +43,6 @@ TARGET: dict[str, Any] = (
     json.loads(Path(os.environ["LOAD_TARGET_FILE"]).read_text()) if "LOAD_TARGET_FILE" in os.environ else {}
 )
 CONNECT_TIMEOUT = 30.0
-ANSWER_TIMEOUT = 15.0
 # Control requestIds carry their send time, so a listener measures fan-out end to end.
 CONTROL_PREFIX = "lt"
 
@@ -70,23 +70,6 @@ class JoinPacer:
         gevent.sleep(slot - now)
 
 
-def _fire(name: str, milliseconds: float, exception: Exception | None) -> None:
-    environment: Environment = _context["environment"]
-    environment.events.request.fire(
-        request_type="WS", name=name, response_time=milliseconds, response_length=0, exception=exception, context={}
-    )
-
-
-def record(step: str, started: float, exception: Exception | None = None, phase_named: bool = True) -> None:
-    """A step timed from `started` to now; create and join are not phase-named (they only happen in the ramp)."""
-    _fire(STATE.sample_name(step) if phase_named else step, (time.perf_counter() - started) * 1000, exception)
-
-
-def fire_ms(step: str, milliseconds: float) -> None:
-    """A step whose duration was measured elsewhere (a frame's receive time, a send time carried in requestId)."""
-    _fire(STATE.sample_name(step), milliseconds, None)
-
-
 class SessionUser(User):
     """What speakers and listeners share: one live connection, heartbeats, refresh on notice."""
 
@@ -100,9 +83,22 @@ class SessionUser(User):
         self.session_id: str | None = None
         self.refreshing = False
 
-    def open(self, query: dict[str, str]) -> Connection:
-        return Connection.open(
-            self.url, query, self.on_push, self.on_closed, CONNECT_TIMEOUT, ca_bundle=TARGET.get("caBundleForClients")
+    def connect(
+        self, step: str, query: dict[str, str], answer: str | None = None
+    ) -> tuple[Connection, dict[str, Any] | None] | None:
+        """A new connection of this user, timed as `step` up to its `answer` frame; None if it failed."""
+        ca_bundle = TARGET.get("caBundleForClients")
+        meter = _context["meter"]
+        return connect(
+            step,
+            self.url,
+            query,
+            self.on_push,
+            self.on_closed,
+            meter,
+            timeout=CONNECT_TIMEOUT,
+            answer=answer,
+            ca_bundle=ca_bundle,
         )
 
     def hold(self, connection: Connection) -> None:
@@ -124,7 +120,7 @@ class SessionUser(User):
             return  # an old connection closing after a refresh is expected
         STATE.held -= 1
         self.connection = None
-        record("connection", time.perf_counter(), ConnectionError(f"closed by the server: {reason}"), False)
+        _context["meter"].fire("connection", 0.0, ConnectionError(f"closed by the server: {reason}"))
 
     def on_push(self, frame: dict[str, Any], received: float) -> None:
         if frame["type"] == "connectionRefreshRequired" and not self.refreshing:
@@ -132,20 +128,24 @@ class SessionUser(User):
             gevent.spawn(self.refresh, frame)
 
     @task
-    def heartbeat(self) -> None:
+    def every_heartbeat_period(self) -> None:
+        """The user's one Locust task, run every heartbeat period: Locust picks one task per wait at
+        random, so actions of their own period (a speaker's controls) are checked on this tick
+        instead of competing with heartbeats for it."""
         if self.connection is None:
             self.reconnect()
-            return
-        connection = self.connection
-        ack = connection.expect("heartbeatAck")
-        started = time.perf_counter()
-        try:
-            connection.send({"action": "heartbeat", "timestamp": int(time.time() * 1000)})
-            _, received = ack.get(timeout=ANSWER_TIMEOUT)
-        except Exception as exc:
-            record("heartbeat", started, exc)
-            return
-        fire_ms("heartbeat", (received - started) * 1000)
+        else:
+            self.heartbeat()
+        self.periodic_actions()
+
+    def heartbeat(self) -> None:
+        assert self.connection is not None
+        self.connection.request(
+            "heartbeat", {"action": "heartbeat", "timestamp": int(time.time() * 1000)}, "heartbeatAck"
+        )
+
+    def periodic_actions(self) -> None:
+        """What a user does besides heartbeats when its own period is due (a speaker's controls)."""
 
     def reconnect(self) -> None:
         raise NotImplementedError
@@ -155,26 +155,20 @@ class SessionUser(User):
 
     def refresh(self, notice: dict[str, Any]) -> None:
         """Take over with a new connection before API Gateway's 2-hour cap closes the old one."""
-        started = time.perf_counter()
         try:
-            new = self.open(self.refresh_query(notice))
-            complete = new.expect("connectionRefreshComplete")
-            complete.get(timeout=ANSWER_TIMEOUT)
-        except Exception as exc:
-            record("refresh", started, exc)
-        else:
-            record("refresh", started)
-            old, self.connection = self.connection, new
-            if old is None:
-                STATE.held += 1
-            else:
-                old.close()
+            opened = self.connect("refresh", self.refresh_query(notice), answer="connectionRefreshComplete")
+            if opened is not None:
+                old, self.connection = self.connection, opened[0]
+                if old is None:
+                    STATE.held += 1
+                else:
+                    old.close()
         finally:
             self.refreshing = False
 
 
 class SpeakerUser(SessionUser):
-    """Signs in, creates a session, heartbeats, sends a control now and then, reads status pushes."""
+    """Signs in, creates a session, heartbeats, sends a control now and then."""
 
     fixed_count = SCENARIO.sessions if MODE == "service" else 0
 
@@ -182,20 +176,15 @@ class SpeakerUser(SessionUser):
         super().__init__(environment)
         self.token = ""
         self.last_control = time.monotonic()
-        self.status_pushes = 0
 
     def on_start(self) -> None:
         self.token = _context["tokens"].next_token()
-        started = time.perf_counter()
-        try:
-            connection = self.open(
-                {"action": "createSession", "sourceLanguage": "en", "qualityTier": "standard", "token": self.token}
-            )
-            created, _ = connection.expect("sessionCreated").get(timeout=ANSWER_TIMEOUT)
-        except Exception as exc:
-            record("create", started, exc, False)
-            raise StopUser from None  # a speaker without a session has nothing to do
-        record("create", started, phase_named=False)
+        query = {"action": "createSession", "sourceLanguage": "en", "qualityTier": "standard", "token": self.token}
+        opened = self.connect("create", query, answer="sessionCreated")
+        if opened is None:
+            raise StopUser  # a speaker without a session has nothing to do
+        connection, created = opened
+        assert created is not None
         self.hold(connection)
         self.session_id = created["sessionId"]
         self.last_control = time.monotonic() + random.uniform(0, SCENARIO.control_seconds)
@@ -210,14 +199,7 @@ class SpeakerUser(SessionUser):
     def refresh_query(self, notice: dict[str, Any]) -> dict[str, str]:
         return {"action": "refreshConnection", "sessionId": notice["sessionId"], "role": "speaker", "token": self.token}
 
-    def on_push(self, frame: dict[str, Any], received: float) -> None:
-        if frame["type"] == "sessionStatus":
-            self.status_pushes += 1
-        super().on_push(frame, received)
-
-    @task
-    def heartbeat(self) -> None:
-        super().heartbeat()
+    def periodic_actions(self) -> None:
         if self.connection is not None and time.monotonic() - self.last_control >= SCENARIO.control_seconds:
             self.last_control = time.monotonic()
             self.control()
@@ -226,17 +208,8 @@ class SpeakerUser(SessionUser):
         assert self.connection is not None
         sequence = next(_control_seq)
         request_id = f"{CONTROL_PREFIX}-{int(time.time() * 1000)}-{os.getpid()}-{sequence}"
-        acknowledged = self.connection.expect("controlAcknowledged")
-        started = time.perf_counter()
-        try:
-            self.connection.send(
-                {"action": "speakerControl", "control": "mute" if sequence % 2 else "unmute", "requestId": request_id}
-            )
-            acknowledged.get(timeout=ANSWER_TIMEOUT)
-        except Exception as exc:
-            record("control", started, exc)
-            return
-        record("control", started)
+        control = {"action": "speakerControl", "control": "mute" if sequence % 2 else "unmute", "requestId": request_id}
+        self.connection.request("control", control, "controlAcknowledged")
 
 
 class ListenerUser(SessionUser):
@@ -255,23 +228,17 @@ class ListenerUser(SessionUser):
         else:
             self.session_id = _context["roster_client"].claim(time.monotonic() + SCENARIO.max_run_seconds)
             if self.session_id is None:
-                record("join", time.perf_counter(), TimeoutError("no session had a free listener slot"), False)
+                _context["meter"].fire("join", 0.0, TimeoutError("no session had a free listener slot"))
                 raise StopUser
             _context["pacer"].wait()
         self.join()
 
     def join(self) -> None:
         assert self.session_id is not None
-        started = time.perf_counter()
-        try:
-            connection = self.open(
-                {"action": "joinSession", "sessionId": self.session_id, "targetLanguage": self.target_language}
-            )
-        except Exception as exc:
-            record("join", started, exc, False)
-            return
-        record("join", started, phase_named=False)
-        self.hold(connection)
+        query = {"action": "joinSession", "sessionId": self.session_id, "targetLanguage": self.target_language}
+        opened = self.connect("join", query)
+        if opened is not None:
+            self.hold(opened[0])
 
     def reconnect(self) -> None:
         self.join()
@@ -289,41 +256,24 @@ class ListenerUser(SessionUser):
         request_id = frame.get("requestId", "")
         if frame["type"] == "broadcastStateChanged" and request_id.startswith(f"{CONTROL_PREFIX}-"):
             sent_ms = int(request_id.split("-")[1])
-            fire_ms("fanout", max(0.0, time.time() * 1000 - sent_ms))
+            _context["meter"].fire("fanout", max(0.0, time.time() * 1000 - sent_ms))
         super().on_push(frame, received)
 
 
 @events.init.add_listener
 def on_init(environment: Environment, **_: Any) -> None:
-    _context["environment"] = environment
-    roster, client = coordination.register(environment, STATE, SCENARIO.listeners_per_session)
-    _context["roster"], _context["roster_client"] = roster, client
+    _context["meter"] = Meter(environment.events.request, STATE.sample_name)
+    parts = coordination.register(environment, STATE, SCENARIO.listeners_per_session)
+    _context["roster_client"] = parts.roster_client
     processes = int(os.environ.get("LOAD_PROCESSES", "1"))
     _context["pacer"] = JoinPacer(SCENARIO.spawn_rate / max(1, processes))
     if MODE == "service" and not isinstance(environment.runner, MasterRunner):
         _context["tokens"] = SpeakerTokens(TARGET)
     if not isinstance(environment.runner, WorkerRunner):
-        environment.events.test_start.add_listener(lambda **__: gevent.spawn(_conduct, environment))
+        conductor = Conductor(SCENARIO, MODE, TARGET, REPORT_DIR, parts.roster, lambda: parts.held.total(environment))
+        environment.events.test_start.add_listener(lambda **__: gevent.spawn(conductor.conduct, environment.runner))
     # Long-lived users make the collector's full passes the largest pauses; freeze what survives.
     gevent.spawn(_freeze_periodically)
-
-
-@events.report_to_master.add_listener
-def on_report_to_master(client_id: str, data: dict[str, Any], **_: Any) -> None:
-    data["loadtest_held"] = STATE.held
-
-
-_held_by_worker: dict[str, int] = {}
-
-
-@events.worker_report.add_listener
-def on_worker_report(client_id: str, data: dict[str, Any], **_: Any) -> None:
-    if "loadtest_held" in data:
-        _held_by_worker[client_id] = int(data["loadtest_held"])
-
-
-def held_connections(environment: Environment) -> int:
-    return sum(_held_by_worker.values()) if isinstance(environment.runner, MasterRunner) else STATE.held
 
 
 def _freeze_periodically() -> None:
@@ -331,38 +281,3 @@ def _freeze_periodically() -> None:
         gevent.sleep(5)
         gc.collect(1)
         gc.freeze()
-
-
-def _conduct(environment: Environment) -> None:
-    """The master's script: ramp until every connection is held, hold steady, verify, stop."""
-    runner = environment.runner
-    assert runner is not None
-    expected = SCENARIO.connections
-    started = time.monotonic()
-    ramp_deadline = started + max(30.0, SCENARIO.max_run_seconds - SCENARIO.steady_seconds - 60)
-    while time.monotonic() < ramp_deadline and held_connections(environment) < expected:
-        gevent.sleep(1)
-    steady_started = time.monotonic()
-    held_at_steady = held_connections(environment)
-    runner.send_message(coordination.PHASE, {"phase": coordination.STEADY})
-    gevent.sleep(SCENARIO.steady_seconds)
-    held_at_end = held_connections(environment)
-    roster: coordination.Roster | None = _context["roster"]
-    sessions = list(roster.sessions) if roster else []
-    live = verifier.verify_live(TARGET, sessions) if MODE == "service" and TARGET else None
-    summary = {
-        "scenario": SCENARIO.name,
-        "mode": MODE,
-        "expectedConnections": expected,
-        "heldAtSteadyStart": held_at_steady,
-        "heldAtSteadyEnd": held_at_end,
-        "connectionsReached": min(held_at_steady, held_at_end),
-        "rampSeconds": round(steady_started - started, 1),
-        "steadySeconds": SCENARIO.steady_seconds,
-        "sessions": sessions,
-        "listenersAssigned": dict(roster.assigned) if roster else {},
-        "verifierLive": live,
-    }
-    REPORT_DIR.mkdir(parents=True, exist_ok=True)
-    (REPORT_DIR / f"run-{MODE}.json").write_text(json.dumps(summary, indent=2))
-    runner.quit()

@@ -11,7 +11,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from loadtests.target import aws_client
+from session_management import resource_names as names
+from stage_access.clients import aws_client
 
 PARALLEL_CHECKS = 32
 
@@ -20,7 +21,7 @@ def _listener_rows(dynamodb: Any, table: str, session_id: str) -> list[str]:
     ids: list[str] = []
     kwargs: dict[str, Any] = {
         "TableName": table,
-        "IndexName": "sessionId-targetLanguage-index",
+        "IndexName": names.CONNECTIONS_BY_LANGUAGE_INDEX,
         "KeyConditionExpression": "sessionId = :s",
         "ExpressionAttributeValues": {":s": {"S": session_id}},
         "ProjectionExpression": "connectionId",

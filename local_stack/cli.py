@@ -1,5 +1,10 @@
-"""`python -m local_stack up|down|status|token`: what `make local-up`, `make local-down` and
-`make token` run. Also the programmatic API the end-to-end tests use to start their own stack."""
+"""`python -m local_stack up|down|status|token|trigger-rule`: what `make local-up`, `make local-down`,
+`make local-status`, `make token` and `make trigger-rule` run. Also the programmatic API the
+end-to-end tests use to start and stop their own stack.
+
+Only starting, stopping and reporting on the local stack lives here; talking to the running stack
+(tokens, rules) is `stage_access`'s job, whatever the stage.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +18,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from local_stack.cognito.models import DEV_PASSWORD, DEV_USER
+from local_stack.private_files import append_private_bytes
 from local_stack.processes import ROOT
 from local_stack.supervisor import LocalStackOptions
+from stage_access.rules import trigger_rule
+from stage_access.tokens import DEV_USER, speaker_token
 
 START_TIMEOUT_SECONDS = 180
 
@@ -72,7 +79,7 @@ def start(options: LocalStackOptions, timeout: float = START_TIMEOUT_SECONDS) ->
     options.save()
     (state_dir / "state.json").unlink(missing_ok=True)
     (state_dir / "logs").mkdir(parents=True, exist_ok=True)
-    with (state_dir / "logs" / "supervisor.log").open("ab") as logfile:
+    with append_private_bytes(state_dir / "logs" / "supervisor.log") as logfile:
         process = subprocess.Popen(
             [sys.executable, "-m", "local_stack.supervisor", "--state-dir", str(state_dir)],
             stdout=logfile,
@@ -108,43 +115,6 @@ def stop(state_dir: Path, timeout: float = 20) -> bool:
     if _pid_alive(pid):
         os.killpg(pid, signal.SIGKILL)
     return True
-
-
-def speaker_token(stack: dict[str, Any], username: str = DEV_USER, password: str = DEV_PASSWORD) -> str:
-    """An ID token from the local pool, creating the user on first use (as the guide's smoke test does)."""
-    import boto3
-
-    cognito = stack["cognito"]
-    client = boto3.client(
-        "cognito-idp",
-        endpoint_url=cognito["endpoint"],
-        region_name=cognito["region"],
-        aws_access_key_id="local",
-        aws_secret_access_key="local",  # noqa: S106 - local only
-    )
-    try:
-        client.admin_get_user(UserPoolId=cognito["userPoolId"], Username=username)
-    except client.exceptions.UserNotFoundException:
-        client.admin_create_user(UserPoolId=cognito["userPoolId"], Username=username, MessageAction="SUPPRESS")
-        client.admin_set_user_password(
-            UserPoolId=cognito["userPoolId"], Username=username, Password=password, Permanent=True
-        )
-    result = client.initiate_auth(
-        ClientId=cognito["clientId"],
-        AuthFlow="USER_PASSWORD_AUTH",
-        AuthParameters={"USERNAME": username, "PASSWORD": password},
-    )
-    return str(result["AuthenticationResult"]["IdToken"])
-
-
-def trigger_rule(stack: dict[str, Any], rule: str) -> dict[str, Any]:
-    """Run a schedule rule's targets now, through the gateway process that owns the schedules."""
-    import urllib.request
-
-    request = urllib.request.Request(f"{stack['lambdaEndpoint']}/__local/rules/{rule}/trigger", method="POST")  # noqa: S310
-    with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - loopback only
-        result: dict[str, Any] = json.load(response)
-        return result
 
 
 def _print_endpoints(stack: dict[str, Any], already: bool) -> None:

@@ -9,8 +9,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-STATE_DIR = ROOT / ".local"
-LOG_DIR = STATE_DIR / "logs"
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -22,12 +22,12 @@ from typing import Any
 from local_stack.cloudformation.template import StackTemplate
 from local_stack.dynamodb import provisioning
 from local_stack.dynamodb import server as dynamodb_server
+from local_stack.layout import StackLayout, runtime_settings, stack_description
+from local_stack.private_files import append_private_bytes
 from local_stack.processes import ROOT, free_port, port_open, wait_until
 from local_stack.tls import ensure_certificates
 
 log = logging.getLogger("local_stack.supervisor")
-
-LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 
 
 @dataclass
@@ -55,6 +55,8 @@ class LocalStackOptions:
 
     @property
     def stack_name(self) -> str:
+        # The emulator runs any template and imports nothing of the product; this is the CDK app's
+        # stack name (session_management.resource_names.stack_name), held to it by a unit test.
         return self.stack or f"SessionManagement-{self.env}"
 
     @classmethod
@@ -81,18 +83,19 @@ class Supervisor:
         self.options = options
         self.state_dir = Path(options.state_dir)
         self.log_dir = self.state_dir / "logs"
+        self.signing_keys_file = self.state_dir / "cognito-signing-keys.json"
         self.children: dict[str, subprocess.Popen[bytes]] = {}
         self.commands: dict[str, list[str]] = {}
         self.stopping = False
 
-    def _write_state(self, status: str, **extra: Any) -> None:
+    def write_state(self, status: str, **extra: Any) -> None:
         state = {"status": status, "pid": os.getpid(), "updatedAt": time.time(), **extra}
         tmp = self.state_dir / "state.json.tmp"
         tmp.write_text(json.dumps(state, indent=2))
         tmp.replace(self.state_dir / "state.json")
 
     def _spawn(self, name: str, command: list[str]) -> subprocess.Popen[bytes]:
-        logfile = (self.log_dir / f"{name}.log").open("ab")
+        logfile = append_private_bytes(self.log_dir / f"{name}.log")
         process = subprocess.Popen(
             command, stdout=logfile, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=ROOT
         )
@@ -105,20 +108,42 @@ class Supervisor:
             raise RuntimeError(f"{what} did not become healthy; see {self.log_dir / (log_name + '.log')}")
 
     def start(self) -> dict[str, Any]:
-        opts = self.options
+        """Start every part in dependency order; returns what `stack.json` publishes."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        config = _stage_config(opts)
+        config = _stage_config(self.options)
         region = config.get("region", "us-east-1")
-        template = StackTemplate.load(Path(opts.assembly_dir), opts.stack_name, region)
-        tls = ensure_certificates(self.state_dir / "tls")
-        host = opts.host
+        template = StackTemplate.load(Path(self.options.assembly_dir), self.options.stack_name, region)
+        layout = StackLayout(
+            host=self.options.host,
+            region=region,
+            user_pool_id=config["cognitoUserPoolId"],
+            client_id=config["cognitoClientId"],
+            tls=ensure_certificates(self.state_dir / "tls"),
+            log_dir=self.log_dir,
+            signing_keys_file=self.signing_keys_file,
+        )
+        self._start_dynamodb(layout)
+        self._start_cognito(layout)
+        self._wait_healthy("DynamoDB Local", "dynamodb", layout.dynamodb_port, 60)
+        self._wait_healthy("Cognito", "cognito", layout.cognito_port, 30)
+        tables = self._provision_tables(layout, template)
+        self._allocate_gateway_ports(layout)
+        runtime_file = self._write_runtime_file(layout)
+        self._start_iam_proxy(layout, runtime_file)
+        self._start_gateways(layout, runtime_file)
+        stack = stack_description(self.options.env, layout, tables, template.digest(), os.getpid())
+        (self.state_dir / "stack.json").write_text(json.dumps(stack, indent=2))
+        return stack
 
-        dynamodb_port = _port(opts.dynamodb_port, host)
-        if opts.dynamodb_data_dir:
-            Path(opts.dynamodb_data_dir).mkdir(parents=True, exist_ok=True)
-        self._spawn("dynamodb", dynamodb_server.command(dynamodb_port, data_dir=opts.dynamodb_data_dir))
-        cognito_port = _port(opts.cognito_port, host)
-        pool_id, client_id = config["cognitoUserPoolId"], config["cognitoClientId"]
+    def _start_dynamodb(self, layout: StackLayout) -> None:
+        layout.dynamodb_port = _port(self.options.dynamodb_port, layout.host)
+        data_dir = self.options.dynamodb_data_dir
+        if data_dir:
+            Path(data_dir).mkdir(parents=True, exist_ok=True)
+        self._spawn("dynamodb", dynamodb_server.command(layout.dynamodb_port, data_dir=data_dir))
+
+    def _start_cognito(self, layout: StackLayout) -> None:
+        layout.cognito_port = _port(self.options.cognito_port, layout.host)
         self._spawn(
             "cognito",
             [
@@ -126,142 +151,66 @@ class Supervisor:
                 "-m",
                 "local_stack.cognito.server",
                 "--port",
-                str(cognito_port),
+                str(layout.cognito_port),
                 "--region",
-                region,
+                layout.region,
                 "--user-pool-id",
-                pool_id,
+                layout.user_pool_id,
                 "--client-id",
-                client_id,
+                layout.client_id,
                 "--keys-file",
-                str(self.state_dir / "cognito-signing-keys.json"),
+                str(self.signing_keys_file),
             ],
         )
-        self._require(
-            wait_until(lambda: self._alive() and port_open(dynamodb_port, host), 60),
-            "DynamoDB Local",
-            "dynamodb",
-        )
-        self._require(wait_until(lambda: self._alive() and port_open(cognito_port, host), 30), "Cognito", "cognito")
 
+    def _provision_tables(self, layout: StackLayout, template: StackTemplate) -> list[str]:
         import boto3
 
         dynamodb = boto3.client(
             "dynamodb",
-            endpoint_url=f"http://{host}:{dynamodb_port}",
-            region_name=region,
+            endpoint_url=f"http://{layout.host}:{layout.dynamodb_port}",
+            region_name=layout.region,
             aws_access_key_id="local",
             aws_secret_access_key="local",  # noqa: S106 - local only
         )
-        tables = provisioning.provision(dynamodb, template)
+        return provisioning.provision(dynamodb, template)
 
-        proxy_port = free_port(host)
-        plain_ports = [
+    def _allocate_gateway_ports(self, layout: StackLayout) -> None:
+        opts, host = self.options, layout.host
+        layout.proxy_port = free_port(host)
+        layout.plain_ports = [
             _port(opts.gateway_port + i if opts.gateway_port else 0, host) for i in range(opts.gateway_processes)
         ]
-        tls_ports = [free_port(host) for _ in range(opts.gateway_processes)]
-        function_env = {
-            "AWS_REGION": region,
-            "AWS_DEFAULT_REGION": region,
-            **LOCAL_CREDENTIALS,
-            "AWS_ENDPOINT_URL_DYNAMODB": f"http://{host}:{proxy_port}",
-            "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER": f"http://{host}:{cognito_port}",
-            "AWS_ENDPOINT_URL_LAMBDA": f"http://{host}:{plain_ports[0]}",
-            "AWS_CA_BUNDLE": str(tls.ca_cert),
-        }
-        runtime = {
-            "gateway": {
-                "stackName": opts.stack_name,
-                "region": region,
-                "assemblyDir": str(Path(opts.assembly_dir).resolve()),
-                "logDir": str(self.log_dir.resolve()),
-                "host": host,
-                "plainPorts": plain_ports,
-                "tlsPorts": tls_ports,
-                "certFile": str(tls.server_cert),
-                "keyFile": str(tls.server_key),
-                "functionEnv": function_env,
-                "lambdaConcurrency": opts.lambda_concurrency,
-                "warmFunctions": opts.warm_functions,
-                # The HTTP API's JWT authorizer names the real Cognito issuer; its keys live here.
-                "jwksUrls": {
-                    f"https://cognito-idp.{region}.amazonaws.com/{pool_id}": (
-                        f"http://{host}:{cognito_port}/{pool_id}/.well-known/jwks.json"
-                    )
-                },
-                **opts.gateway_overrides,
-            },
-            "dynamodbProxy": {"port": proxy_port, "upstream": f"http://{host}:{dynamodb_port}"},
-        }
+        layout.tls_ports = [free_port(host) for _ in range(opts.gateway_processes)]
+
+    def _write_runtime_file(self, layout: StackLayout) -> Path:
+        """What the IAM proxy and the gateway processes read at start (`.local/runtime.json`)."""
         runtime_file = self.state_dir / "runtime.json"
-        runtime_file.write_text(json.dumps(runtime, indent=2))
+        runtime_file.write_text(json.dumps(runtime_settings(self.options, layout), indent=2))
+        return runtime_file
+
+    def _start_iam_proxy(self, layout: StackLayout, runtime_file: Path) -> None:
         self._spawn(
             "dynamodb-iam-proxy",
             [sys.executable, "-m", "local_stack.dynamodb.proxy_server", "--runtime-file", str(runtime_file)],
         )
-        self._require(
-            wait_until(lambda: self._alive() and port_open(proxy_port, host), 30),
-            "IAM proxy",
-            "dynamodb-iam-proxy",
-        )
-        for index in range(opts.gateway_processes):
-            self._spawn(
-                f"gateway-{index}",
-                [
-                    sys.executable,
-                    "-m",
-                    "local_stack.apigateway.server",
-                    "--runtime-file",
-                    str(runtime_file),
-                    "--index",
-                    str(index),
-                ],
-            )
-        for index, port in enumerate(plain_ports):
+        self._wait_healthy("IAM proxy", "dynamodb-iam-proxy", layout.proxy_port, 30)
+
+    def _start_gateways(self, layout: StackLayout, runtime_file: Path) -> None:
+        """All gateway processes start together; each is ready once its functions are warm."""
+        for index in range(self.options.gateway_processes):
+            command = [sys.executable, "-m", "local_stack.gateway_process", "--runtime-file", str(runtime_file)]
+            self._spawn(f"gateway-{index}", [*command, "--index", str(index)])
+        for index, port in enumerate(layout.plain_ports):
 
             def gateway_ready(port: int = port) -> bool:
-                return self._alive() and _healthy(host, port)
+                return self._alive() and _healthy(layout.host, port)
 
-            self._require(
-                wait_until(gateway_ready, 90),
-                f"gateway {index}",
-                f"gateway-{index}",
-            )
+            self._require(wait_until(gateway_ready, 90), f"gateway {index}", f"gateway-{index}")
 
-        stage = "prod"
-        gateway = f"{host}:{plain_ports[0]}"
-        stack = {
-            "env": opts.env,
-            "stage": stage,
-            "websocketUrl": f"ws://{gateway}/{stage}",
-            "managementApiUrl": f"http://{gateway}/{stage}",
-            "dynamodbEndpoint": f"http://{host}:{proxy_port}",
-            "dynamodbLocalEndpoint": f"http://{host}:{dynamodb_port}",
-            "cognito": {
-                "endpoint": f"http://{host}:{cognito_port}",
-                "region": region,
-                "userPoolId": pool_id,
-                "clientId": client_id,
-                "issuer": f"https://cognito-idp.{region}.amazonaws.com/{pool_id}",
-                "jwksUrl": f"http://{host}:{cognito_port}/{pool_id}/.well-known/jwks.json",
-                # Local-only private keys, so tests can forge tokens "signed by the pool" (like .local/tls).
-                "signingKeysFile": str(self.state_dir / "cognito-signing-keys.json"),
-            },
-            "websocketTlsUrl": f"wss://{host}:{tls_ports[0]}/{stage}",
-            "httpApiUrl": f"http://{gateway}",
-            "httpApiTlsUrl": f"https://{host}:{tls_ports[0]}",
-            "managementApiTlsUrl": f"https://{host}:{tls_ports[0]}/{stage}",
-            "websocketUrls": [f"ws://{host}:{p}/{stage}" for p in plain_ports],
-            "lambdaEndpoint": f"http://{host}:{plain_ports[0]}",
-            "caBundle": str(tls.ca_cert),
-            "region": region,
-            "tables": tables,
-            "templateHash": template.digest(),
-            "logDir": str(self.log_dir),
-            "supervisorPid": os.getpid(),
-        }
-        (self.state_dir / "stack.json").write_text(json.dumps(stack, indent=2))
-        return stack
+    def _wait_healthy(self, what: str, name: str, port: int, timeout: float) -> None:
+        """Until the part listens on its port; a part that exits meanwhile fails the start at once."""
+        self._require(wait_until(lambda: self._alive() and port_open(port, self.options.host), timeout), what, name)
 
     def _alive(self) -> bool:
         dead = {name: p.returncode for name, p in self.children.items() if p.poll() is not None}
@@ -279,7 +228,7 @@ class Supervisor:
                     self._spawn(name, self.commands[name])
                     continue
                 if process.poll() is not None and not self.stopping:
-                    self._write_state(
+                    self.write_state(
                         "failed",
                         reason=f"{name} exited with code {process.returncode}",
                         log=str(self.log_dir / f"{name}.log"),
@@ -321,22 +270,22 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    supervisor._write_state("starting")
+    supervisor.write_state("starting")
     try:
         stack = supervisor.start()
     except Exception as exc:
         log.exception("start failed")
-        supervisor._write_state("failed", reason=str(exc))
+        supervisor.write_state("failed", reason=str(exc))
         supervisor.stop()
         sys.exit(1)
-    supervisor._write_state("ready", stack=stack)
+    supervisor.write_state("ready", stack=stack)
     supervisor.monitor()
     if supervisor.stopping:
         supervisor.stop()
         state_file = args.state_dir / "state.json"
         state = json.loads(state_file.read_text()) if state_file.exists() else {}
         if state.get("status") != "failed":
-            supervisor._write_state("stopped")
+            supervisor.write_state("stopped")
 
 
 if __name__ == "__main__":

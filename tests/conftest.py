@@ -1,4 +1,4 @@
-"""Suite-wide: the privacy scan of every log line the suite's stacks wrote (tests/privacy.py)."""
+"""Suite-wide: the privacy scan of every log line the suite's stacks wrote (tests/support/privacy.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.privacy import scan
+from tests.support.privacy import scan
 
 REPORT = Path(__file__).resolve().parents[1] / "reports" / "reliability" / "privacy.json"
 

@@ -7,12 +7,15 @@ Mistakes here deploy silently broken stages, so the file is validated against
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import ValidationError
+
+from session_management.config import Tunables, stage_config_key
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 SCHEMA_PATH = CONFIG_DIR / "stage-config.schema.json"
@@ -26,25 +29,17 @@ class ConfigError(ValueError):
     pass
 
 
-@dataclass(frozen=True)
-class StageConfig:
-    env: str
+@dataclass(frozen=True, kw_only=True)
+class StageConfig(Tunables):
+    """The functions' tunables (defined once in `session_management.config`) and what only the template needs."""
+
+    # The stage is named by the file (`dev.json`) or `-c env=`; an `env` key, if present, must agree.
+    env: str = ""
+    # The AWS account the stage deploys to; pins the CDK environment and is checked before a deploy.
+    account: str = ""
     cognito_user_pool_id: str
     cognito_client_id: str
     region: str = "us-east-1"
-    session_max_duration_hours: float = 2
-    connection_refresh_minutes: float = 100
-    connection_warning_minutes: float = 105
-    max_listeners_per_session: int = 500
-    max_active_sessions: int = 100
-    data_retention_hours: float = 12
-    heartbeat_timeout_seconds: float = 90
-    speaker_reconnect_grace_seconds: float = 60
-    fanout_concurrency: int = 32
-    rate_limit_sessions_per_hour: int = 50
-    rate_limit_listener_joins_per_min: int = 10
-    rate_limit_connection_attempts_per_min: int = 20
-    rate_limit_heartbeats_per_min: int = 2
     alarm_email: str = ""
     throttling_rate_limit: int = 1000
     throttling_burst_limit: int = 2000
@@ -60,17 +55,13 @@ class StageConfig:
         return f"https://cognito-idp.{self.region}.amazonaws.com/{self.cognito_user_pool_id}"
 
 
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.capitalize() for part in rest)
-
-
-_FIELDS = {_camel(f.name): f.name for f in fields(StageConfig)}
-_VALIDATOR = Draft7Validator(json.loads(SCHEMA_PATH.read_text()))
+_FIELDS = {stage_config_key(f.name): f.name for f in fields(StageConfig)}
+_SCHEMA = json.loads(SCHEMA_PATH.read_text())
+_VALIDATOR = Draft7Validator(_SCHEMA)
+_STAGE_NAME = re.compile(_SCHEMA["properties"]["env"]["pattern"])
 
 # What a person should put in a required field, so the message is enough to fix it.
 _REQUIRED_HINTS = {
-    "env": "the stage name (dev, staging, prod)",
     "cognitoUserPoolId": "the stage's Cognito user pool id, e.g. us-east-1_AbCdEf123 (Cognito console > User pools)",
     "cognitoClientId": "the speaker app client id of that pool (User pool > App integration > App clients)",
 }
@@ -101,6 +92,11 @@ def _check_timings(config: StageConfig) -> list[str]:
             f"sessionMaxDurationHours is {config.session_max_duration_hours}; it can be at most "
             f"{API_GATEWAY_MAX_CONNECTION_HOURS:g} (API Gateway closes every WebSocket connection after 2 hours)"
         )
+    if config.session_max_lifetime_hours < config.session_max_duration_hours:
+        problems.append(
+            f"sessionMaxLifetimeHours ({config.session_max_lifetime_hours:g}) must be at least "
+            f"sessionMaxDurationHours ({config.session_max_duration_hours:g}): a session outlives its connections"
+        )
     if not config.connection_refresh_minutes < config.connection_warning_minutes < API_GATEWAY_MAX_CONNECTION_MINUTES:
         problems.append(
             "connectionWarningMinutes must come after connectionRefreshMinutes and before "
@@ -114,40 +110,69 @@ def _check_timings(config: StageConfig) -> list[str]:
     return problems
 
 
-def parse(raw: Any, source: str) -> StageConfig:
-    """Every problem at once, each on its own line: fixing one to find the next wastes a deploy."""
+def stage_of(path: Path) -> str:
+    """The stage a config file names: `dev.json` is dev."""
+    return path.name.removesuffix(".json")
+
+
+def _stage(raw: dict[str, Any], env: str | None, source: str) -> str:
+    """The stage from the file name or `-c env=`; an `env` key in the file may only repeat it."""
+    in_file = raw.get("env")
+    if env and in_file and in_file != env:
+        raise ConfigError(
+            f"{source}: env is {in_file!r}, expected {env!r} (the stage named by the file name or -c env=); "
+            "remove the env key or make it agree"
+        )
+    stage = env or in_file
+    if not stage:
+        raise ConfigError(f"{source}: no stage: name the file after it (dev.json) or pass -c env=dev")
+    if not _STAGE_NAME.match(stage):
+        raise ConfigError(f"{source}: stage name {stage!r} is invalid: lowercase letters, digits and -, 2-16 long")
+    return str(stage)
+
+
+def parse(raw: Any, source: str, env: str | None = None) -> StageConfig:
+    """Every problem at once, each on its own line: fixing one to find the next wastes a deploy.
+
+    `env` is the stage the file is for (its name or `-c env=`); without it the file must name it.
+    """
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: the configuration must be a JSON object")
     problems = [_describe(e) for e in sorted(_VALIDATOR.iter_errors(raw), key=lambda e: list(e.absolute_path))]
     if problems:
         raise ConfigError(f"{source}:\n  - " + "\n  - ".join(problems))
-    config = StageConfig(**{_FIELDS[key]: value for key, value in raw.items()})
+    stage = _stage(raw, env, source)
+    config = StageConfig(**{**{_FIELDS[key]: value for key, value in raw.items()}, "env": stage})
     problems = _check_timings(config)
     if problems:
         raise ConfigError(f"{source}:\n  - " + "\n  - ".join(problems))
     return config
 
 
-def load_file(path: Path) -> StageConfig:
+def load_file(path: Path, env: str | None = None) -> StageConfig:
+    """`env` defaults to the file's name: `dev.json` configures dev."""
     try:
         raw = json.loads(path.read_text())
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
-    return parse(raw, str(path))
+    return parse(raw, str(path), env or stage_of(path))
 
 
-def load(env: str, directory: Path = CONFIG_DIR, path: Path | None = None) -> StageConfig:
-    """`path` overrides the stage's file (`-c configFile=...`), e.g. a config kept outside the repo."""
-    path = path or directory / f"{env}.json"
+def load(env: str | None, directory: Path = CONFIG_DIR, path: Path | None = None) -> StageConfig:
+    """`path` overrides the stage's file (`-c configFile=...`), e.g. a config kept outside the repo.
+
+    Without `env` the stage is the file's name. With both, `env` (`-c env=`) names the stage.
+    """
+    if path is None:
+        if not env:
+            raise ConfigError("no stage: pass -c env=dev|staging|prod|local or -c configFile=.../<stage>.json")
+        path = directory / f"{env}.json"
     if not path.exists():
         example = path.with_name(f"{path.name}.example")
         hint = (
-            f"copy {example.name} to {path.name} and fill in the stage's Cognito ids and alarm email"
+            f"copy {example.name} to {path.name} and fill in the stage's account, Cognito ids and alarm email"
             if example.exists()
             else "choose -c env=dev|staging|prod|local"
         )
         raise ConfigError(f"{path} not found: {hint}")
-    config = load_file(path)
-    if config.env != env:
-        raise ConfigError(f"{path}: env is {config.env!r}, expected {env!r}")
-    return config
+    return load_file(path, env or stage_of(path))

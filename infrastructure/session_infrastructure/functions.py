@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack, SymlinkFollowMode
@@ -12,7 +12,9 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from session_infrastructure.config import StageConfig
-from session_infrastructure.tables import CONNECTIONS_BY_LANGUAGE_INDEX, SESSIONS_BY_SPEAKER_INDEX, SessionTables
+from session_infrastructure.tables import SessionTables
+from session_management import config as settings
+from session_management import resource_names as names
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVICES_DIR = REPO_ROOT / "services"
@@ -56,72 +58,72 @@ def function_specs(env: str) -> list[FunctionSpec]:
     module = "session_management.handlers"
     return [
         FunctionSpec(
-            "authorizer",
-            f"session-authorizer-{env}",
+            names.AUTHORIZER,
+            names.function_name(names.AUTHORIZER, env),
             f"{module}.authorizer.handler",
             128,
             10,
             "REQUEST authorizer on $connect: verifies speakers' Cognito ID tokens",
         ),
         FunctionSpec(
-            "connection",
-            f"session-connection-handler-{env}",
+            names.CONNECTION,
+            names.function_name(names.CONNECTION, env),
             f"{module}.connection.handler",
             256,
             30,
             "$connect and the createSession/joinSession messages",
         ),
         FunctionSpec(
-            "heartbeat",
-            f"session-heartbeat-handler-{env}",
+            names.HEARTBEAT,
+            names.function_name(names.HEARTBEAT, env),
             f"{module}.heartbeat.handler",
             128,
             10,
             "heartbeat route: acknowledges without touching DynamoDB",
         ),
         FunctionSpec(
-            "disconnect",
-            f"session-disconnect-handler-{env}",
+            names.DISCONNECT,
+            names.function_name(names.DISCONNECT, env),
             f"{module}.disconnect.handler",
             256,
             30,
             "$disconnect: removes listeners, starts the speaker's reconnect grace window",
         ),
         FunctionSpec(
-            "refresh",
-            f"session-refresh-handler-{env}",
+            names.REFRESH,
+            names.function_name(names.REFRESH, env),
             f"{module}.refresh.handler",
             256,
             30,
             "refreshConnection message: a new connection takes over before the 2-hour limit",
         ),
         FunctionSpec(
-            "control",
-            f"session-control-handler-{env}",
+            names.CONTROL,
+            names.function_name(names.CONTROL, env),
             f"{module}.control.handler",
             256,
             30,
             "speakerControl and listenerControl, with the broadcast fan-out",
         ),
         FunctionSpec(
-            "status",
-            f"session-status-handler-{env}",
+            names.STATUS,
+            names.function_name(names.STATUS, env),
             f"{module}.status.handler",
             256,
             60,
             "getSessionStatus, and the periodic reconcile/status job (EventBridge, every minute)",
         ),
         FunctionSpec(
-            "default",
-            f"session-default-handler-{env}",
+            names.DEFAULT,
+            names.function_name(names.DEFAULT, env),
             f"{module}.default.handler",
             128,
             10,
             "$default: INVALID_MESSAGE for anything unrouted",
         ),
         FunctionSpec(
-            "http_api",
-            f"session-http-api-handler-{env}",
+            names.HTTP_API,
+            names.function_name(names.HTTP_API, env),
             f"{module}.http_api.handler",
             256,
             30,
@@ -130,7 +132,7 @@ def function_specs(env: str) -> list[FunctionSpec]:
     ]
 
 
-def _pascal(key: str) -> str:
+def construct_id_of(key: str) -> str:
     """Construct ids from function keys: `http_api` -> `HttpApi` (logical ids stay stable)."""
     return "".join(part.capitalize() for part in key.split("_"))
 
@@ -160,14 +162,14 @@ class SessionFunctions(Construct):
         for spec in function_specs(config.env):
             log_group = logs.LogGroup(
                 self,
-                f"{_pascal(spec.key)}Logs",
-                log_group_name=f"/aws/lambda/{spec.name}",
+                f"{construct_id_of(spec.key)}Logs",
+                log_group_name=names.function_log_group(spec.key, config.env),
                 retention=log_retention_for(config.data_retention_hours),
                 removal_policy=RemovalPolicy.RETAIN if config.is_production_like else RemovalPolicy.DESTROY,
             )
             self.functions[spec.key] = lambda_.Function(
                 self,
-                f"{_pascal(spec.key)}Function",
+                f"{construct_id_of(spec.key)}Function",
                 function_name=spec.name,
                 description=spec.description,
                 runtime=lambda_.Runtime.PYTHON_3_11,
@@ -183,30 +185,21 @@ class SessionFunctions(Construct):
         self._grant_data_access()
 
     def environment(self) -> dict[str, str]:
-        """Everything the handlers read, from the stage config. Never AWS_REGION: Lambda reserves it."""
+        """Everything `Settings` reads, from the stage config. Never AWS_REGION: Lambda reserves it."""
         c = self.config
         return {
-            "ENV_NAME": c.env,
-            "SESSIONS_TABLE_NAME": self.tables.sessions.table_name,
-            "CONNECTIONS_TABLE_NAME": self.tables.connections.table_name,
-            "RATE_LIMITS_TABLE_NAME": self.tables.rate_limits.table_name,
-            "COGNITO_USER_POOL_ID": c.cognito_user_pool_id,
-            "COGNITO_CLIENT_ID": c.cognito_client_id,
-            "MAX_LISTENERS_PER_SESSION": str(c.max_listeners_per_session),
-            "MAX_ACTIVE_SESSIONS": str(c.max_active_sessions),
-            "SESSION_MAX_DURATION_HOURS": str(c.session_max_duration_hours),
-            "CONNECTION_REFRESH_MINUTES": str(c.connection_refresh_minutes),
-            "CONNECTION_WARNING_MINUTES": str(c.connection_warning_minutes),
-            "DATA_RETENTION_HOURS": str(c.data_retention_hours),
-            "RATE_LIMIT_SESSIONS_PER_HOUR": str(c.rate_limit_sessions_per_hour),
-            "RATE_LIMIT_LISTENER_JOINS_PER_MIN": str(c.rate_limit_listener_joins_per_min),
-            "RATE_LIMIT_CONNECTION_ATTEMPTS_PER_MIN": str(c.rate_limit_connection_attempts_per_min),
-            "RATE_LIMIT_HEARTBEATS_PER_MIN": str(c.rate_limit_heartbeats_per_min),
-            "HEARTBEAT_TIMEOUT_SECONDS": str(c.heartbeat_timeout_seconds),
-            "SPEAKER_RECONNECT_GRACE_SECONDS": str(c.speaker_reconnect_grace_seconds),
-            "FANOUT_CONCURRENCY": str(c.fanout_concurrency),
-            "POWERTOOLS_SERVICE_NAME": "session-management",
-            "POWERTOOLS_METRICS_NAMESPACE": "SessionManagement",
+            settings.ENV_NAME: c.env,
+            settings.SESSIONS_TABLE_NAME: self.tables.sessions.table_name,
+            settings.CONNECTIONS_TABLE_NAME: self.tables.connections.table_name,
+            settings.RATE_LIMITS_TABLE_NAME: self.tables.rate_limits.table_name,
+            settings.COGNITO_USER_POOL_ID: c.cognito_user_pool_id,
+            settings.COGNITO_CLIENT_ID: c.cognito_client_id,
+            **{
+                settings.environment_variable(tunable.name): str(getattr(c, tunable.name))
+                for tunable in fields(settings.Tunables)
+            },
+            "POWERTOOLS_SERVICE_NAME": names.SERVICE_NAME,
+            "POWERTOOLS_METRICS_NAMESPACE": names.METRICS_NAMESPACE,
             "LOG_LEVEL": c.log_level,
         }
 
@@ -217,37 +210,38 @@ class SessionFunctions(Construct):
         """Only the actions each handler performs (transactions need the per-item actions)."""
         sessions = self.tables.sessions.table_arn
         connections = self.tables.connections.table_arn
-        by_language = f"{connections}/index/{CONNECTIONS_BY_LANGUAGE_INDEX}"
+        by_language = f"{connections}/index/{names.CONNECTIONS_BY_LANGUAGE_INDEX}"
         rate_limits = self.tables.rate_limits.table_arn
         read_write = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"]
-        for key in ("connection", "refresh"):
+        for key in (names.CONNECTION, names.REFRESH):
             self._grant(key, read_write, [sessions, connections])
             # A speaker coming back tells its listeners; a listener found gone (410) is removed.
             self._grant(key, ["dynamodb:DeleteItem"], [connections])
             self._grant(key, ["dynamodb:Query"], [by_language])
             self._grant(key, ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"], [rate_limits])
         leave = ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"]
-        self._grant("disconnect", leave, [sessions, connections])
-        self._grant("disconnect", ["dynamodb:Query"], [by_language])
-        self._grant("control", leave, [sessions, connections])
-        self._grant("control", ["dynamodb:Query"], [by_language])
-        self._grant("control", ["dynamodb:PutItem"], [rate_limits])
-        self._grant("status", [*leave, "dynamodb:Scan"], [sessions, connections])
-        self._grant("status", ["dynamodb:Query"], [by_language])
-        self._grant("status", ["dynamodb:UpdateItem"], [rate_limits])
-        by_speaker = f"{sessions}/index/{SESSIONS_BY_SPEAKER_INDEX}"
-        self._grant("http_api", [*leave, "dynamodb:PutItem"], [sessions])
-        self._grant("http_api", ["dynamodb:Query"], [by_speaker, by_language])
-        self._grant("http_api", ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"], [connections])
+        self._grant(names.DISCONNECT, leave, [sessions, connections])
+        self._grant(names.DISCONNECT, ["dynamodb:Query"], [by_language])
+        self._grant(names.CONTROL, leave, [sessions, connections])
+        self._grant(names.CONTROL, ["dynamodb:Query"], [by_language])
+        self._grant(names.CONTROL, ["dynamodb:PutItem"], [rate_limits])
+        self._grant(names.STATUS, [*leave, "dynamodb:Scan"], [sessions, connections])
+        self._grant(names.STATUS, ["dynamodb:Query"], [by_language])
+        # The active-session counter: read and corrected by the job (see reconcile).
+        self._grant(names.STATUS, ["dynamodb:GetItem", "dynamodb:UpdateItem"], [rate_limits])
+        by_speaker = f"{sessions}/index/{names.SESSIONS_BY_SPEAKER_INDEX}"
+        self._grant(names.HTTP_API, [*leave, "dynamodb:PutItem"], [sessions])
+        self._grant(names.HTTP_API, ["dynamodb:Query"], [by_speaker, by_language])
+        self._grant(names.HTTP_API, ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"], [connections])
         self._grant(
-            "http_api", ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"], [rate_limits]
+            names.HTTP_API, ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"], [rate_limits]
         )
         # The connection handler delivers sessionCreated by invoking itself asynchronously; the ARN
         # is built from the fixed name because a GetAtt on itself would be a dependency cycle.
         own_arn = Stack.of(self).format_arn(
             service="lambda",
             resource="function",
-            resource_name=f"session-connection-handler-{self.config.env}",
+            resource_name=names.function_name(names.CONNECTION, self.config.env),
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
-        self._grant("connection", ["lambda:InvokeFunction"], [own_arn])
+        self._grant(names.CONNECTION, ["lambda:InvokeFunction"], [own_arn])

@@ -16,6 +16,7 @@ from constructs import Construct
 
 from session_infrastructure.config import StageConfig
 from session_infrastructure.functions import log_retention_for
+from session_management import resource_names as names
 
 SESSION_ROUTES: tuple[tuple[apigwv2.HttpMethod, str], ...] = (
     (apigwv2.HttpMethod.POST, "/sessions"),
@@ -48,7 +49,7 @@ class SessionHttpApi(Construct):
         self.api = apigwv2.HttpApi(
             self,
             "Api",
-            api_name=f"session-http-api-{config.env}",
+            api_name=names.http_api_name(config.env),
             description="Session management for dashboards: a speaker's own sessions over REST",
             create_default_stage=False,
             default_authorizer=authorizer,
@@ -59,7 +60,7 @@ class SessionHttpApi(Construct):
         self.access_logs = logs.LogGroup(
             self,
             "AccessLogs",
-            log_group_name=f"/aws/apigateway/session-http-api-{config.env}",
+            log_group_name=names.http_api_access_log_group(config.env),
             retention=log_retention_for(config.data_retention_hours),
             removal_policy=RemovalPolicy.RETAIN if config.is_production_like else RemovalPolicy.DESTROY,
         )

@@ -17,9 +17,11 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from session_infrastructure.config import StageConfig
+from session_infrastructure.functions import construct_id_of
+from session_management import resource_names as names
 
-NAMESPACE = "SessionManagement"
-SERVICE_DIMENSION = {"service": "session-management"}
+NAMESPACE = names.METRICS_NAMESPACE
+SERVICE_DIMENSION = {"service": names.SERVICE_NAME}
 # Share of maxActiveSessions at which someone should look before creations are refused.
 ACTIVE_SESSIONS_ALARM_SHARE = 0.8
 CONNECTION_ERRORS_PER_5_MINUTES = 50
@@ -67,7 +69,7 @@ class SessionMonitoring(Construct):
         self.topic = sns.Topic(
             self,
             "AlarmTopic",
-            topic_name=f"session-management-alarms-{env}",
+            topic_name=names.alarm_topic_name(env),
             display_name=f"Session management alarms ({env})",
             enforce_ssl=True,
         )
@@ -78,7 +80,7 @@ class SessionMonitoring(Construct):
         for target in LATENCY_TARGETS:
             self._alarm(
                 f"{target.metric_name}P95",
-                f"session-{_kebab(target.metric_name)}-p95-{env}",
+                names.alarm_name(f"{_kebab(target.metric_name)}-p95", env),
                 f"{target.title} p95 above {target.p95_threshold_ms:g} ms for 3 of 5 minutes",
                 service_metric(target.metric_name, "p95"),
                 target.p95_threshold_ms,
@@ -87,7 +89,7 @@ class SessionMonitoring(Construct):
             )
         self._alarm(
             "ConnectionErrors",
-            f"session-connection-errors-{env}",
+            names.alarm_name("connection-errors", env),
             f"More than {CONNECTION_ERRORS_PER_5_MINUTES} refused connections or messages in 5 minutes",
             service_metric("ConnectionErrors", "Sum", Duration.minutes(5)),
             CONNECTION_ERRORS_PER_5_MINUTES,
@@ -95,7 +97,7 @@ class SessionMonitoring(Construct):
         active_threshold = max(1, int(config.max_active_sessions * ACTIVE_SESSIONS_ALARM_SHARE))
         self._alarm(
             "ActiveSessionsNearLimit",
-            f"session-active-sessions-near-limit-{env}",
+            names.alarm_name("active-sessions-near-limit", env),
             f"Active sessions at {active_threshold} of maxActiveSessions {config.max_active_sessions}: "
             "new sessions will soon be refused",
             service_metric("ActiveSessions", "Maximum"),
@@ -104,14 +106,14 @@ class SessionMonitoring(Construct):
         )
         self._alarm(
             "FanoutFailures",
-            f"session-fanout-failures-{env}",
+            names.alarm_name("fanout-failures", env),
             "Broadcasts to listeners failing for reasons other than a closed connection",
             service_metric("FanoutFailures", "Sum", Duration.minutes(5)),
             FANOUT_FAILURES_PER_5_MINUTES,
         )
         self._alarm(
             "PeriodicJobFailures",
-            f"session-periodic-job-failures-{env}",
+            names.alarm_name("periodic-job-failures", env),
             "The periodic reconcile/status job failed twice in a row: counts and cleanup are not maintained",
             service_metric("PeriodicJobFailures", "Sum"),
             0,
@@ -124,8 +126,8 @@ class SessionMonitoring(Construct):
                 ("throttles", function.metric_throttles(period=Duration.minutes(5), statistic="Sum")),
             ):
                 self._alarm(
-                    f"{_pascal(key)}Function{kind.capitalize()}",
-                    f"session-{key.replace('_', '-')}-function-{kind}-{env}",
+                    f"{construct_id_of(key)}Function{kind.capitalize()}",
+                    names.alarm_name(f"{key.replace('_', '-')}-function-{kind}", env),
                     f"{kind.capitalize()} of the {key} function",
                     metric,
                     0,
@@ -164,7 +166,7 @@ class SessionMonitoring(Construct):
     def _dashboard(
         self, env: str, functions: dict[str, lambda_.Function], api_id: str, stage: str
     ) -> cloudwatch.Dashboard:
-        dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"SessionManagement-{env}")
+        dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=names.dashboard_name(env))
         latency_widgets: list[cloudwatch.IWidget] = [
             cloudwatch.GraphWidget(
                 title=f"{target.title} latency (ms)",
@@ -215,7 +217,3 @@ class SessionMonitoring(Construct):
 
 def _kebab(name: str) -> str:
     return "".join(f"-{c.lower()}" if c.isupper() else c for c in name).lstrip("-")
-
-
-def _pascal(key: str) -> str:
-    return "".join(part.capitalize() for part in key.split("_"))

@@ -8,11 +8,13 @@ from __future__ import annotations
 from aws_cdk import Stack
 from cdk_nag import NagPackSuppression, NagSuppressions, RegexAppliesTo
 
+from session_management import resource_names as names
+
 # `applies_to` entries match the finding's detail, so a new managed policy or a new wildcard
 # elsewhere still fails the check.
 _MANAGEMENT_API_WILDCARD = RegexAppliesTo(
-    regex=r"/^Resource::arn:<AWS::Partition>:execute-api:[a-z0-9-]+:<AWS::AccountId>:<WebSocketApi[0-9A-F]+>"
-    r"\/prod\/\*\/@connections\/\*$/"
+    regex=r"/^Resource::arn:<AWS::Partition>:execute-api:[a-z0-9-]+:(<AWS::AccountId>|[0-9]{12}):<WebSocketApi[0-9A-F]+>"
+    rf"\/{names.WEBSOCKET_STAGE}\/\*\/@connections\/\*$/"
 )
 _BASIC_EXECUTION_ROLE = "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 

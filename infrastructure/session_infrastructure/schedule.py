@@ -10,6 +10,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from session_infrastructure.config import StageConfig
+from session_management import resource_names as names
 
 
 class PeriodicJob(Construct):
@@ -20,7 +21,7 @@ class PeriodicJob(Construct):
         self.rule = events.Rule(
             self,
             "EveryMinute",
-            rule_name=f"session-periodic-job-{config.env}",
+            rule_name=names.periodic_job_rule(config.env),
             description="Reconcile connections, notify refreshes, end abandoned sessions, push status",
             schedule=events.Schedule.rate(Duration.minutes(1)),
         )

@@ -15,7 +15,9 @@ from session_infrastructure.monitoring import SessionMonitoring
 from session_infrastructure.nag_suppressions import suppress_reviewed_findings
 from session_infrastructure.schedule import PeriodicJob
 from session_infrastructure.tables import SessionTables
-from session_infrastructure.websocket_api import STAGE_NAME, SessionWebSocketApi
+from session_infrastructure.websocket_api import SessionWebSocketApi
+from session_management import config as settings
+from session_management import resource_names as names
 
 
 class SessionManagementStack(Stack):
@@ -26,31 +28,33 @@ class SessionManagementStack(Stack):
         self.tables = SessionTables(self, "Tables", config=config)
         self.functions = SessionFunctions(self, "Functions", config=config, tables=self.tables, layer_dir=layer_dir)
         self.websocket = SessionWebSocketApi(self, "WebSocket", config=config, functions=self.functions)
-        self.periodic_job = PeriodicJob(self, "PeriodicJob", config=config, function=self.functions.functions["status"])
-        self.http_api = SessionHttpApi(self, "HttpApi", config=config, function=self.functions.functions["http_api"])
+        fns = self.functions.functions
+        self.periodic_job = PeriodicJob(self, "PeriodicJob", config=config, function=fns[names.STATUS])
+        self.http_api = SessionHttpApi(self, "HttpApi", config=config, function=fns[names.HTTP_API])
         api_id = self.websocket.api.api_id
-        management_endpoint = f"https://{api_id}.execute-api.{self.region}.{self.url_suffix}/{STAGE_NAME}"
+        management_endpoint = f"https://{api_id}.execute-api.{self.region}.{self.url_suffix}/{names.WEBSOCKET_STAGE}"
         # Sessions created over HTTP broadcast here until their speaker connects.
-        self.functions.functions["http_api"].add_environment("WEBSOCKET_MANAGEMENT_ENDPOINT", management_endpoint)
-        self.websocket.stage.grant_management_api_access(self.functions.functions["http_api"])
+        for key in settings.WEBSOCKET_MANAGEMENT_ENDPOINT_FUNCTIONS:
+            fns[key].add_environment(settings.WEBSOCKET_MANAGEMENT_ENDPOINT, management_endpoint)
+            self.websocket.stage.grant_management_api_access(fns[key])
         self.monitoring = SessionMonitoring(
             self,
             "Monitoring",
             config=config,
-            functions=self.functions.functions,
+            functions=fns,
             websocket_api_id=api_id,
-            websocket_stage=STAGE_NAME,
+            websocket_stage=names.WEBSOCKET_STAGE,
         )
         outputs = {
             "SessionsTableName": self.tables.sessions.table_name,
             "ConnectionsTableName": self.tables.connections.table_name,
             "RateLimitsTableName": self.tables.rate_limits.table_name,
-            "WebSocketAPIEndpoint": f"{self.websocket.api.api_endpoint}/{STAGE_NAME}",
+            "WebSocketAPIEndpoint": f"{self.websocket.api.api_endpoint}/{names.WEBSOCKET_STAGE}",
             "WebSocketApiId": api_id,
             "WebSocketManagementEndpoint": management_endpoint,
             "HttpApiUrl": self.http_api.url,
             "AlarmTopicArn": self.monitoring.topic.topic_arn,
-            "DashboardName": f"SessionManagement-{config.env}",
+            "DashboardName": names.dashboard_name(config.env),
             "CognitoUserPoolId": config.cognito_user_pool_id,
             "CognitoClientId": config.cognito_client_id,
             # Promotion checks that the stage it load-tests runs the commit it is about to promote.

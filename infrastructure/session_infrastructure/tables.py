@@ -7,9 +7,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
 from session_infrastructure.config import StageConfig
-
-CONNECTIONS_BY_LANGUAGE_INDEX = "sessionId-targetLanguage-index"
-SESSIONS_BY_SPEAKER_INDEX = "speakerUserId-createdAt-index"
+from session_management import resource_names as names
 
 
 class SessionTables(Construct):
@@ -29,14 +27,14 @@ class SessionTables(Construct):
         self.sessions = dynamodb.Table(
             self,
             "Sessions",
-            table_name=f"Sessions-{config.env}",
+            table_name=names.sessions_table(config.env),
             partition_key=dynamodb.Attribute(name="sessionId", type=string),
             time_to_live_attribute="expiresAt",
             **common,  # type: ignore[arg-type]
         )
         # The HTTP API's `GET /sessions`: a speaker's own sessions, newest first.
         self.sessions.add_global_secondary_index(
-            index_name=SESSIONS_BY_SPEAKER_INDEX,
+            index_name=names.SESSIONS_BY_SPEAKER_INDEX,
             partition_key=dynamodb.Attribute(name="speakerUserId", type=string),
             sort_key=dynamodb.Attribute(name="createdAt", type=dynamodb.AttributeType.NUMBER),
             projection_type=dynamodb.ProjectionType.ALL,
@@ -44,14 +42,14 @@ class SessionTables(Construct):
         self.connections = dynamodb.Table(
             self,
             "Connections",
-            table_name=f"Connections-{config.env}",
+            table_name=names.connections_table(config.env),
             partition_key=dynamodb.Attribute(name="connectionId", type=string),
             time_to_live_attribute="ttl",
             **common,  # type: ignore[arg-type]
         )
         # Sparse: only listener rows carry targetLanguage, so the index holds exactly the audience.
         self.connections.add_global_secondary_index(
-            index_name=CONNECTIONS_BY_LANGUAGE_INDEX,
+            index_name=names.CONNECTIONS_BY_LANGUAGE_INDEX,
             partition_key=dynamodb.Attribute(name="sessionId", type=string),
             sort_key=dynamodb.Attribute(name="targetLanguage", type=string),
             projection_type=dynamodb.ProjectionType.ALL,
@@ -59,7 +57,7 @@ class SessionTables(Construct):
         self.rate_limits = dynamodb.Table(
             self,
             "RateLimits",
-            table_name=f"RateLimits-{config.env}",
+            table_name=names.rate_limits_table(config.env),
             partition_key=dynamodb.Attribute(name="identifier", type=string),
             time_to_live_attribute="expiresAt",
             **common,  # type: ignore[arg-type]

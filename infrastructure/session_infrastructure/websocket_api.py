@@ -9,18 +9,18 @@ from constructs import Construct
 
 from session_infrastructure.config import StageConfig
 from session_infrastructure.functions import SessionFunctions
+from session_management import resource_names as names
 
-STAGE_NAME = "prod"
 # Message routes and the function behind each; answers travel back as route responses.
 MESSAGE_ROUTES = {
-    "heartbeat": "heartbeat",
-    "createSession": "connection",
-    "joinSession": "connection",
-    "refreshConnection": "refresh",
-    "speakerControl": "control",
-    "listenerControl": "control",
-    "getSessionStatus": "status",
-    "$default": "default",
+    "heartbeat": names.HEARTBEAT,
+    "createSession": names.CONNECTION,
+    "joinSession": names.CONNECTION,
+    "refreshConnection": names.REFRESH,
+    "speakerControl": names.CONTROL,
+    "listenerControl": names.CONTROL,
+    "getSessionStatus": names.STATUS,
+    "$default": names.DEFAULT,
 }
 # API Gateway answers 401 without calling the authorizer when an identity source is missing.
 # Anonymous listeners carry no token, but every WebSocket handshake carries Host.
@@ -34,20 +34,20 @@ class SessionWebSocketApi(Construct):
         super().__init__(scope, construct_id)
         fns = functions.functions
         authorizer = authorizers.WebSocketLambdaAuthorizer(
-            "SessionAuthorizer", fns["authorizer"], identity_source=AUTHORIZER_IDENTITY_SOURCES
+            "SessionAuthorizer", fns[names.AUTHORIZER], identity_source=AUTHORIZER_IDENTITY_SOURCES
         )
         self.api = apigwv2.WebSocketApi(
             self,
             "Api",
-            api_name=f"session-websocket-api-{config.env}",
+            api_name=names.websocket_api_name(config.env),
             description="Session management: speakers create sessions, listeners join them",
             route_selection_expression="$request.body.action",
             connect_route_options=apigwv2.WebSocketRouteOptions(
-                integration=integrations.WebSocketLambdaIntegration("ConnectIntegration", fns["connection"]),
+                integration=integrations.WebSocketLambdaIntegration("ConnectIntegration", fns[names.CONNECTION]),
                 authorizer=authorizer,
             ),
             disconnect_route_options=apigwv2.WebSocketRouteOptions(
-                integration=integrations.WebSocketLambdaIntegration("DisconnectIntegration", fns["disconnect"]),
+                integration=integrations.WebSocketLambdaIntegration("DisconnectIntegration", fns[names.DISCONNECT]),
             ),
         )
         integrations_by_function: dict[str, integrations.WebSocketLambdaIntegration] = {}
@@ -61,11 +61,11 @@ class SessionWebSocketApi(Construct):
             self,
             "Stage",
             web_socket_api=self.api,
-            stage_name=STAGE_NAME,
+            stage_name=names.WEBSOCKET_STAGE,
             auto_deploy=True,
             throttle=apigwv2.ThrottleSettings(
                 rate_limit=config.throttling_rate_limit, burst_limit=config.throttling_burst_limit
             ),
         )
-        for key in ("connection", "disconnect", "refresh", "control", "status"):
+        for key in (names.CONNECTION, names.DISCONNECT, names.REFRESH, names.CONTROL, names.STATUS):
             self.stage.grant_management_api_access(fns[key])

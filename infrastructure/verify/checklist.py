@@ -7,19 +7,20 @@ planes, SNS) is reported as not applicable rather than passed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from session_infrastructure.functions import function_specs
 from session_infrastructure.http_api import SESSION_ROUTES
 from session_infrastructure.websocket_api import MESSAGE_ROUTES
+from session_management import resource_names as names
 
 PASS, FAIL, NOT_APPLICABLE = "PASS", "FAIL", "N/A"
 WEBSOCKET_ROUTES = {"$connect", "$disconnect", *MESSAGE_ROUTES}
 TABLES = {
-    "Sessions": ("expiresAt", {"speakerUserId-createdAt-index"}),
-    "Connections": ("ttl", {"sessionId-targetLanguage-index"}),
+    "Sessions": ("expiresAt", {names.SESSIONS_BY_SPEAKER_INDEX}),
+    "Connections": ("ttl", {names.CONNECTIONS_BY_LANGUAGE_INDEX}),
     "RateLimits": ("expiresAt", set()),
 }
 
@@ -32,10 +33,8 @@ class CheckResult:
     detail: str = ""
 
 
-Clients = Callable[[str], Any]
-
-
-def _result(area: str, check: str, ok: bool, detail: str = "") -> CheckResult:
+def outcome(area: str, check: str, ok: bool, detail: str = "") -> CheckResult:
+    """A passed or failed check (the smoke test reports through it too)."""
     return CheckResult(area, check, PASS if ok else FAIL, detail)
 
 
@@ -45,13 +44,13 @@ def check_tables(env: str, client: Any, production_like: bool) -> Iterator[Check
         try:
             table = client.describe_table(TableName=name)["Table"]
         except client.exceptions.ResourceNotFoundException:
-            yield _result("DynamoDB", f"{name} exists", False, "not found")
+            yield outcome("DynamoDB", f"{name} exists", False, "not found")
             continue
-        yield _result("DynamoDB", f"{name} exists", True)
+        yield outcome("DynamoDB", f"{name} exists", True)
         billing = table.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED")
-        yield _result("DynamoDB", f"{name} on-demand", billing == "PAY_PER_REQUEST", billing)
+        yield outcome("DynamoDB", f"{name} on-demand", billing == "PAY_PER_REQUEST", billing)
         ttl = client.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
-        yield _result(
+        yield outcome(
             "DynamoDB",
             f"{name} TTL on {ttl_attribute}",
             ttl.get("TimeToLiveStatus") == "ENABLED" and ttl.get("AttributeName") == ttl_attribute,
@@ -59,11 +58,11 @@ def check_tables(env: str, client: Any, production_like: bool) -> Iterator[Check
         )
         found = {index["IndexName"] for index in table.get("GlobalSecondaryIndexes", [])}
         for index in sorted(indexes):
-            yield _result("DynamoDB", f"{name} GSI {index}", index in found, ", ".join(sorted(found)) or "none")
+            yield outcome("DynamoDB", f"{name} GSI {index}", index in found, ", ".join(sorted(found)) or "none")
         if production_like:
             backups = client.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
             status = backups.get("PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus")
-            yield _result("DynamoDB", f"{name} point-in-time recovery", status == "ENABLED", str(status))
+            yield outcome("DynamoDB", f"{name} point-in-time recovery", status == "ENABLED", str(status))
 
 
 def check_functions(env: str, client: Any) -> Iterator[CheckResult]:
@@ -71,11 +70,11 @@ def check_functions(env: str, client: Any) -> Iterator[CheckResult]:
         try:
             config = client.get_function_configuration(FunctionName=spec.name)
         except client.exceptions.ResourceNotFoundException:
-            yield _result("Lambda", f"{spec.name} exists", False, "not found")
+            yield outcome("Lambda", f"{spec.name} exists", False, "not found")
             continue
         actual = (config["MemorySize"], config["Timeout"], config["Runtime"], config.get("Architectures", ["x86_64"]))
         expected = (spec.memory_mb, spec.timeout_seconds, "python3.11", ["arm64"])
-        yield _result(
+        yield outcome(
             "Lambda",
             f"{spec.name} {spec.memory_mb} MB, {spec.timeout_seconds} s, python3.11 arm64",
             actual == expected,
@@ -83,7 +82,7 @@ def check_functions(env: str, client: Any) -> Iterator[CheckResult]:
         )
         variables = config.get("Environment", {}).get("Variables", {})
         missing = [v for v in ("SESSIONS_TABLE_NAME", "CONNECTIONS_TABLE_NAME", "ENV_NAME") if v not in variables]
-        yield _result(
+        yield outcome(
             "Lambda", f"{spec.name} environment", not missing and variables.get("ENV_NAME") == env, ", ".join(missing)
         )
 
@@ -91,26 +90,26 @@ def check_functions(env: str, client: Any) -> Iterator[CheckResult]:
 def check_apis(env: str, client: Any) -> Iterator[CheckResult]:
     apis = {api["Name"]: api for api in client.get_apis()["Items"]}
     websocket = apis.get(f"session-websocket-api-{env}")
-    yield _result(
+    yield outcome(
         "API Gateway",
         f"session-websocket-api-{env} (WEBSOCKET)",
         websocket is not None and websocket["ProtocolType"] == "WEBSOCKET",
     )
     if websocket:
         routes = {r["RouteKey"]: r for r in client.get_routes(ApiId=websocket["ApiId"])["Items"]}
-        yield _result("API Gateway", "WebSocket routes", set(routes) == WEBSOCKET_ROUTES, ", ".join(sorted(routes)))
+        yield outcome("API Gateway", "WebSocket routes", set(routes) == WEBSOCKET_ROUTES, ", ".join(sorted(routes)))
         connect = routes.get("$connect", {})
-        yield _result("API Gateway", "authorizer on $connect", connect.get("AuthorizationType") == "CUSTOM")
+        yield outcome("API Gateway", "authorizer on $connect", connect.get("AuthorizationType") == "CUSTOM")
         stages = {s["StageName"]: s for s in client.get_stages(ApiId=websocket["ApiId"])["Items"]}
-        throttled = stages.get("prod", {}).get("DefaultRouteSettings", {}).get("ThrottlingRateLimit")
-        yield _result("API Gateway", "stage prod with throttling", throttled is not None, str(throttled))
+        throttled = stages.get(names.WEBSOCKET_STAGE, {}).get("DefaultRouteSettings", {}).get("ThrottlingRateLimit")
+        yield outcome("API Gateway", "stage prod with throttling", throttled is not None, str(throttled))
     http = apis.get(f"session-http-api-{env}")
-    yield _result("API Gateway", f"session-http-api-{env} (HTTP)", bool(http))
+    yield outcome("API Gateway", f"session-http-api-{env} (HTTP)", bool(http))
     if http:
         routes = {r["RouteKey"]: r for r in client.get_routes(ApiId=http["ApiId"])["Items"]}
         expected = {f"{method.value} {path}" for method, path in SESSION_ROUTES}
-        yield _result("API Gateway", "HTTP routes", set(routes) == expected, ", ".join(sorted(routes)))
-        yield _result(
+        yield outcome("API Gateway", "HTTP routes", set(routes) == expected, ", ".join(sorted(routes)))
+        yield outcome(
             "API Gateway",
             "JWT authorizer on every HTTP route",
             all(r.get("AuthorizationType") == "JWT" for r in routes.values()),
@@ -131,9 +130,9 @@ def check_monitoring(env: str, cloudwatch: Any, sns: Any, logs: Any, retention_d
         f"session-active-sessions-near-limit-{env}",
         f"session-fanout-failures-{env}",
     ):
-        yield _result("CloudWatch", f"alarm {name}", name in alarms)
+        yield outcome("CloudWatch", f"alarm {name}", name in alarms)
     function_alarms = [a for a in alarms if a.endswith(f"-function-errors-{env}")]
-    yield _result(
+    yield outcome(
         "CloudWatch",
         "error alarm for every function",
         len(function_alarms) == len(function_specs(env)),
@@ -144,17 +143,17 @@ def check_monitoring(env: str, cloudwatch: Any, sns: Any, logs: Any, retention_d
         for t in sns.list_topics()["Topics"]
         if t["TopicArn"].endswith(f":session-management-alarms-{env}")
     ]
-    yield _result("SNS", f"topic session-management-alarms-{env}", bool(topics))
+    yield outcome("SNS", f"topic session-management-alarms-{env}", bool(topics))
     if topics:
         subscriptions = sns.list_subscriptions_by_topic(TopicArn=topics[0])["Subscriptions"]
         confirmed = [s for s in subscriptions if s["Protocol"] == "email" and s["SubscriptionArn"].startswith("arn:")]
-        yield _result("SNS", "email subscription confirmed", bool(confirmed), f"{len(subscriptions)} subscription(s)")
-    dashboards = cloudwatch.list_dashboards(DashboardNamePrefix=f"SessionManagement-{env}")["DashboardEntries"]
-    yield _result("CloudWatch", f"dashboard SessionManagement-{env}", bool(dashboards))
+        yield outcome("SNS", "email subscription confirmed", bool(confirmed), f"{len(subscriptions)} subscription(s)")
+    dashboards = cloudwatch.list_dashboards(DashboardNamePrefix=names.dashboard_name(env))["DashboardEntries"]
+    yield outcome("CloudWatch", f"dashboard SessionManagement-{env}", bool(dashboards))
     for spec in function_specs(env):
         groups = logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{spec.name}")["logGroups"]
         days = groups[0].get("retentionInDays") if groups else None
-        yield _result("CloudWatch Logs", f"/aws/lambda/{spec.name} retention", days == retention_days, str(days))
+        yield outcome("CloudWatch Logs", f"/aws/lambda/{spec.name} retention", days == retention_days, str(days))
 
 
 def not_applicable(area: str, what: str, why: str) -> CheckResult:

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 import requests
 import websocket
 
-from verify.checklist import CheckResult, _result
+from verify.checklist import CheckResult, outcome
 
 TIMEOUT_SECONDS = 15
 
@@ -44,16 +44,16 @@ def run(target: dict[str, Any], token: str, dynamodb: Any) -> Iterator[CheckResu
     try:
         speaker = _connect(url, action="createSession", sourceLanguage="en", qualityTier="standard", token=token)
         session_id = _next_of_type(speaker, "sessionCreated")["sessionId"]
-        yield _result("Smoke", "speaker creates a session", True, session_id)
+        yield outcome("Smoke", "speaker creates a session", True, session_id)
     except Exception as exc:  # a refused or broken handshake is the finding itself
-        yield _result("Smoke", "speaker creates a session", False, type(exc).__name__)
+        yield outcome("Smoke", "speaker creates a session", False, type(exc).__name__)
         return
     try:
         listener = _connect(url, action="joinSession", sessionId=session_id, targetLanguage="es")
-        yield _result("Smoke", "listener joins", True)
+        yield outcome("Smoke", "listener joins", True)
         listener.send(json.dumps({"action": "heartbeat"}))
         _next_of_type(listener, "heartbeatAck")
-        yield _result("Smoke", "heartbeat acknowledged", True)
+        yield outcome("Smoke", "heartbeat acknowledged", True)
 
         def listener_count() -> int:
             item = dynamodb.get_item(
@@ -68,12 +68,12 @@ def run(target: dict[str, Any], token: str, dynamodb: Any) -> Iterator[CheckResu
                 timeout=TIMEOUT_SECONDS,
             )
             listed = response.ok and session_id in {s["sessionId"] for s in response.json()["sessions"]}
-            yield _result("Smoke", "HTTP API lists the speaker's session", listed, str(response.status_code))
+            yield outcome("Smoke", "HTTP API lists the speaker's session", listed, str(response.status_code))
         listener.close()
-        yield _result(
+        yield outcome(
             "Smoke", "disconnect cleans up (listenerCount back to 0)", _eventually(lambda: listener_count() == 0)
         )
     except Exception as exc:
-        yield _result("Smoke", "listener round trip", False, type(exc).__name__)
+        yield outcome("Smoke", "listener round trip", False, type(exc).__name__)
     finally:
         speaker.close()

@@ -1,23 +1,24 @@
 """`make verify STAGE=local|dev|staging|prod`: the deployment checklist, then the smoke test,
-printed as a pass/fail table; exits non-zero if anything failed."""
+printed as a pass/fail table; exits non-zero if anything failed.
+
+    PYTHONPATH=infrastructure:services:. python -m verify.verify_stage --stage local
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-INFRASTRUCTURE = Path(__file__).resolve().parents[1]
-ROOT = INFRASTRUCTURE.parent
-sys.path[:0] = [str(INFRASTRUCTURE), str(ROOT), str(ROOT / "services")]
+from session_infrastructure.config import PRODUCTION_LIKE
+from session_infrastructure.functions import retention_days_for
+from stage_access import endpoints
+from stage_access.clients import aws_client
+from stage_access.tokens import SpeakerTokens, speaker_token
+from verify import checklist, smoke
+from verify.checklist import FAIL, CheckResult, not_applicable
 
-from loadtests import target as targets  # noqa: E402
-from session_infrastructure.config import PRODUCTION_LIKE  # noqa: E402
-from session_infrastructure.functions import retention_days_for  # noqa: E402
-from verify import checklist, smoke  # noqa: E402
-from verify.checklist import FAIL, CheckResult, not_applicable  # noqa: E402
-
+ROOT = Path(__file__).resolve().parents[2]
 LOCAL_STACK_FILE = ROOT / ".local" / "stack.json"
 LOCAL_GAPS = (
     (
@@ -43,37 +44,27 @@ def verify(stage: str, stack_file: Path = LOCAL_STACK_FILE) -> list[CheckResult]
     if stage == "local":
         if not stack_file.exists():
             raise SystemExit("The local stack is not running: make local-up")
-        stack = json.loads(stack_file.read_text())
-        target = targets.from_local_stack(stack)
-        env = stack["env"]
-        import boto3
-
-        local = {"region_name": stack["region"], "aws_access_key_id": "local", "aws_secret_access_key": "local"}
-        dynamodb = boto3.client("dynamodb", endpoint_url=stack["dynamodbEndpoint"], **local)
-        lambda_client = boto3.client("lambda", endpoint_url=stack["lambdaEndpoint"], **local)
-        from local_stack import cli
-
-        token = cli.speaker_token(stack, "verify-speaker")
+        target = endpoints.read_local_stack(stack_file)
+        env = target["env"]
+        dynamodb = aws_client(target, "dynamodb")
+        token = speaker_token(target, "verify-speaker")
         results = list(checklist.check_tables(env, dynamodb, production_like=False))
-        results += checklist.check_functions(env, lambda_client)
+        results += checklist.check_functions(env, aws_client(target, "lambda"))
         results += [not_applicable(area, what, why) for area, what, why in LOCAL_GAPS]
     else:
-        import boto3
-
-        target = targets.from_cloudformation(stage)
+        target = endpoints.from_cloudformation(stage)
         env = stage
-        region = target["region"]
-        dynamodb = boto3.client("dynamodb", region_name=region)
-        token = targets.SpeakerTokens(target).next_token()
+        dynamodb = aws_client(target, "dynamodb")
+        token = SpeakerTokens(target).next_token()
         results = list(checklist.check_tables(env, dynamodb, production_like=stage in PRODUCTION_LIKE))
-        results += checklist.check_functions(env, boto3.client("lambda", region_name=region))
-        results += checklist.check_apis(env, boto3.client("apigatewayv2", region_name=region))
+        results += checklist.check_functions(env, aws_client(target, "lambda"))
+        results += checklist.check_apis(env, aws_client(target, "apigatewayv2"))
         retention = _retention_days(stage)
         results += checklist.check_monitoring(
             env,
-            boto3.client("cloudwatch", region_name=region),
-            boto3.client("sns", region_name=region),
-            boto3.client("logs", region_name=region),
+            aws_client(target, "cloudwatch"),
+            aws_client(target, "sns"),
+            aws_client(target, "logs"),
             retention,
         )
     results += smoke.run(target, token, dynamodb)

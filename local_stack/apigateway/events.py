@@ -10,8 +10,8 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from local_stack.apigateway.connections import Connection
 from local_stack.apigateway.ids import new_message_id, new_request_id
+from local_stack.apigateway.models import Connection
 
 
 def _request_time(epoch_ms: int) -> str:

@@ -13,10 +13,11 @@ from typing import Any
 
 from aiohttp import web
 
-from local_stack.apigateway.http_models import HttpApi
+from local_stack.apigateway.http_api import HttpApi
 from local_stack.apigateway.ids import new_request_id
 from local_stack.apigateway.jwt_authorizer import JwtVerifier
 from local_stack.awslambda.pool import FunctionPool
+from local_stack.private_files import append_private_text
 
 log = logging.getLogger(__name__)
 # HTTP APIs time integrations out after 30 s (hard quota).
@@ -38,7 +39,7 @@ class HttpApiGateway:
         domain_name: str,
         record_events_file: Path | None = None,
     ) -> None:
-        self._event_log = record_events_file.open("a") if record_events_file else None
+        self._event_log = append_private_text(record_events_file) if record_events_file else None
         self.api = api
         self.pools = pools
         self.verifier = verifier
@@ -84,7 +85,6 @@ class HttpApiGateway:
         body: bytes,
         claims: dict[str, str] | None,
     ) -> dict[str, Any]:
-        now_ms = int(time.time() * 1000)
         content_type = headers.get("content-type", "")
         is_text = not body or content_type.startswith(_TEXT_TYPES)
         try:
@@ -94,6 +94,30 @@ class HttpApiGateway:
         query: dict[str, str] = {}
         for key, value in request.query.items():
             query[key] = f"{query[key]},{value}" if key in query else value
+        context = self._request_context(request, route_key, headers, claims)
+        event: dict[str, Any] = {
+            "version": "2.0",
+            "routeKey": route_key,
+            "rawPath": request.path,
+            "rawQueryString": request.query_string,
+            "headers": headers,
+            "requestContext": context,
+            "isBase64Encoded": text is None,
+        }
+        if query:
+            event["queryStringParameters"] = query
+        if path_parameters:
+            event["pathParameters"] = path_parameters
+        if body:
+            event["body"] = text if text is not None else base64.b64encode(body).decode()
+        if "cookie" in headers:
+            event["cookies"] = [c.strip() for c in headers["cookie"].split(";")]
+        return event
+
+    def _request_context(
+        self, request: web.Request, route_key: str, headers: dict[str, str], claims: dict[str, str] | None
+    ) -> dict[str, Any]:
+        now_ms = int(time.time() * 1000)
         context: dict[str, Any] = {
             "accountId": "000000000000",
             "apiId": self.api.api_id,
@@ -114,24 +138,7 @@ class HttpApiGateway:
         }
         if claims is not None:
             context["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
-        event: dict[str, Any] = {
-            "version": "2.0",
-            "routeKey": route_key,
-            "rawPath": request.path,
-            "rawQueryString": request.query_string,
-            "headers": headers,
-            "requestContext": context,
-            "isBase64Encoded": text is None,
-        }
-        if query:
-            event["queryStringParameters"] = query
-        if path_parameters:
-            event["pathParameters"] = path_parameters
-        if body:
-            event["body"] = text if text is not None else base64.b64encode(body).decode()
-        if "cookie" in headers:
-            event["cookies"] = [c.strip() for c in headers["cookie"].split(";")]
-        return event
+        return context
 
 
 def _response(payload: Any) -> web.Response:

@@ -15,7 +15,7 @@ from typing import Any
 
 import jwt
 
-from local_stack.apigateway.http_models import JwtAuthorizer
+from local_stack.apigateway.http_api import JwtAuthorizer
 
 LEEWAY_SECONDS = 0
 JWKS_TIMEOUT_SECONDS = 3

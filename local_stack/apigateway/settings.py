@@ -32,7 +32,6 @@ class GatewaySettings:
     max_connection_seconds: float = 7200.0
     integration_timeout_seconds: float = 29.0
     max_frame_bytes: int = 32 * 1024
-    max_message_bytes: int = 128 * 1024
     max_post_bytes: int = 128 * 1024
     new_connections_per_second: int = 500
     schedule_time_scale: float = 1.0
@@ -44,6 +43,10 @@ class GatewaySettings:
     drop_disconnect_fraction: float = 0.0
     # Issuer -> where its JWKS is served locally (HTTP API JWT authorizers).
     jwks_urls: dict[str, str] = field(default_factory=dict)
+    # Lambda retries a failed asynchronous invocation after about 1 and 2 minutes; tests shorten them.
+    async_retry_delays_seconds: tuple[float, ...] = (60.0, 120.0)
+    # Fault injection: the share of asynchronous events delivered twice (AWS delivers at least once).
+    async_duplicate_fraction: float = 0.0
 
     @classmethod
     def from_file(cls, path: Path) -> GatewaySettings:
@@ -72,4 +75,6 @@ class GatewaySettings:
             jwks_urls=dict(raw.get("jwksUrls", {})),
             drop_disconnect_fraction=float(raw.get("dropDisconnectFraction", 0.0)),
             slow_consumer_seconds=float(raw.get("slowConsumerSeconds", 5.0)),
+            async_retry_delays_seconds=tuple(float(d) for d in raw.get("asyncRetryDelaysSeconds", (60.0, 120.0))),
+            async_duplicate_fraction=float(raw.get("asyncDuplicateFraction", 0.0)),
         )

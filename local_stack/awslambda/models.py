@@ -24,6 +24,8 @@ class FunctionSpec:
     role_logical_id: str | None = None
     architectures: tuple[str, ...] = ("x86_64",)
     description: str = ""
+    log_group: str = ""  # LoggingConfig.LogGroup; empty means Lambda's default /aws/lambda/<name>
+    layers: tuple[Path, ...] = ()  # each layer's asset folder (the one holding `python/`), in order
 
 
 def _asset_path(template: StackTemplate, logical_id: str) -> Path:
@@ -37,6 +39,17 @@ def _asset_path(template: StackTemplate, logical_id: str) -> Path:
     return (template.assembly_dir / str(asset)).resolve()
 
 
+def _layer_paths(template: StackTemplate, layers: object) -> tuple[Path, ...]:
+    """The asset folders of a function's layers. A layer from outside the template (a literal ARN)
+    has no local copy, so it is refused rather than silently left out."""
+    paths = []
+    for layer in layers if isinstance(layers, list) else []:
+        if not (isinstance(layer, dict) and "Ref" in layer):
+            raise TemplateError(f"layer {layer!r} is not a layer of this template: it cannot be loaded locally")
+        paths.append(_asset_path(template, str(layer["Ref"])))
+    return tuple(paths)
+
+
 def functions_from_template(template: StackTemplate) -> dict[str, FunctionSpec]:
     """Every AWS::Lambda::Function, keyed by its physical name."""
     specs: dict[str, FunctionSpec] = {}
@@ -46,6 +59,7 @@ def functions_from_template(template: StackTemplate) -> dict[str, FunctionSpec]:
         variables = template.resolve(props.get("Environment", {}).get("Variables", {}))
         reserved = props.get("ReservedConcurrentExecutions")
         role = props.get("Role")
+        log_group = template.resolve(props.get("LoggingConfig", {}).get("LogGroup", ""))
         role_logical_id = role["Fn::GetAtt"][0] if isinstance(role, dict) and "Fn::GetAtt" in role else None
         specs[name] = FunctionSpec(
             logical_id=resource.logical_id,
@@ -61,6 +75,8 @@ def functions_from_template(template: StackTemplate) -> dict[str, FunctionSpec]:
             role_logical_id=role_logical_id,
             architectures=tuple(props.get("Architectures", ["x86_64"])),
             description=str(template.resolve(props.get("Description", ""))),
+            log_group=str(log_group or ""),
+            layers=_layer_paths(template, props.get("Layers", [])),
         )
     return specs
 

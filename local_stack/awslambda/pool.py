@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from local_stack.awslambda.layers import ImportPath, import_path
 from local_stack.awslambda.models import FunctionSpec
 
 _MAX_LINE = 16 * 1024 * 1024
@@ -44,13 +45,16 @@ class _Environment:
 
     def __init__(self, process: asyncio.subprocess.Process) -> None:
         self.process = process
+        self.initialized = False
 
     @classmethod
-    async def start(cls, spec: FunctionSpec, env: Mapping[str, str]) -> _Environment:
+    async def start(cls, spec: FunctionSpec, env: Mapping[str, str], path: ImportPath) -> _Environment:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
-            "-P",  # the worker's own folder stays off sys.path: handlers see only their code and dependencies
+            "-I",  # isolated: no PYTHON* variables, no user site, the worker's own folder off sys.path
+            "-S",  # no site-packages: the venv's packages are not importable, as they are not in Lambda
             str(WORKER_SCRIPT),
+            json.dumps(path.as_strings()),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             env=dict(env),
@@ -58,7 +62,8 @@ class _Environment:
             cwd=str(spec.code_path),
         )
         environment = cls(process)
-        await environment._read()  # the init phase: imports the handler module once
+        ready = await environment._read()  # the init phase: imports the handler module once
+        environment.initialized = bool(ready.get("ready"))
         return environment
 
     async def _read(self) -> dict[str, Any]:
@@ -85,11 +90,13 @@ class FunctionPool:
     def __init__(self, spec: FunctionSpec, extra_env: Mapping[str, str], log_dir: Path, max_concurrency: int) -> None:
         self.spec = spec
         self._idle: list[_Environment] = []
-        limit = min(max_concurrency, spec.reserved_concurrency or max_concurrency)
+        # Reserved concurrency 0 is how Lambda stops a function: every invocation is throttled.
+        reserved = spec.reserved_concurrency
+        limit = max_concurrency if reserved is None else min(max_concurrency, reserved)
         self._slots = asyncio.Semaphore(limit)
         self.concurrency_limit = limit
-        self.cold_starts = 0
         self._env = self._environment(extra_env, log_dir)
+        self.import_path = import_path(spec.code_path, spec.layers)
 
     def _environment(self, extra_env: Mapping[str, str], log_dir: Path) -> dict[str, str]:
         """Exactly the template's variables plus what the Lambda runtime itself sets."""
@@ -97,6 +104,7 @@ class FunctionPool:
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "LANG": "C.UTF-8",
+            "TZ": ":UTC",  # unreserved in Lambda: the template may override it
             "PYTHONDONTWRITEBYTECODE": "1",
         }
         env.update(spec.environment)
@@ -105,9 +113,10 @@ class FunctionPool:
                 "AWS_LAMBDA_FUNCTION_NAME": spec.name,
                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
                 "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-                "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
+                "AWS_LAMBDA_LOG_GROUP_NAME": spec.log_group or f"/aws/lambda/{spec.name}",
                 "AWS_LAMBDA_LOG_STREAM_NAME": f"local/{spec.name}",
                 "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
+                "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
                 "LAMBDA_TASK_ROOT": str(spec.code_path),
                 "_HANDLER": spec.handler,
                 "LOCAL_LAMBDA_FUNCTION_ARN": spec.arn,
@@ -120,8 +129,7 @@ class FunctionPool:
     async def _acquire(self) -> _Environment:
         if self._idle:
             return self._idle.pop()
-        self.cold_starts += 1
-        return await _Environment.start(self.spec, self._env)
+        return await _Environment.start(self.spec, self._env, self.import_path)
 
     async def invoke(self, event: Any) -> InvocationResult:
         request_id = str(uuid.uuid4())
@@ -152,7 +160,11 @@ class FunctionPool:
             except (ConnectionError, OSError, ValueError) as exc:
                 environment.kill()
                 return InvocationResult(error_type="Runtime.ExitError", error_message=str(exc), request_id=request_id)
-            self._idle.append(environment)
+            if environment.initialized:
+                self._idle.append(environment)
+            else:
+                # A failed init is not sticky in Lambda: the next invocation initializes afresh.
+                environment.kill()
             duration = (time.monotonic() - started) * 1000
             if "errorType" in response:
                 return InvocationResult(
@@ -171,6 +183,8 @@ class FunctionPool:
             async with self._slots:
                 self._idle.append(await self._acquire())
 
+        if self.concurrency_limit == 0:
+            return
         count = max(1, min(environments, self.concurrency_limit))
         await asyncio.gather(*(start_one() for _ in range(count)))
 

@@ -11,19 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-DEV_USER = "dev-speaker"
-# Local-only credentials for a user pool that exists only on this machine.
-DEV_PASSWORD = "Local-Dev-Passw0rd!"  # noqa: S105
-
 
 @dataclass(frozen=True)
 class LocalPool:
     region: str
     user_pool_id: str
     client_id: str
-
-    def issuer(self) -> str:
-        return f"https://cognito-idp.{self.region}.amazonaws.com/{self.user_pool_id}"
 
 
 def seed(pool: LocalPool) -> None:

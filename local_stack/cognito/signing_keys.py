@@ -18,6 +18,8 @@ from typing import Any
 
 from joserfc import jwk
 
+from local_stack.private_files import write_private
+
 PUBLISHED_KEYS = 2
 _POOL_IN_URL = re.compile(r"/(?P<pool>[^/]+)/\.well-known/jwks\.json")
 
@@ -51,8 +53,8 @@ class PoolSigningKeys:
             pool: [{**key.as_dict(private=True), "kid": kid, "alg": "RS256"} for kid, key in keys]
             for pool, keys in self._keys.items()
         }
-        self.keys_file.write_text(json.dumps(private))
-        self.keys_file.chmod(0o600)
+        # Replaced whole on every rotation, so a reader never sees a half-written key set.
+        write_private(self.keys_file, json.dumps(private).encode())
 
     def rotate(self) -> None:
         with self._lock:

@@ -5,6 +5,11 @@ reads the key from the SigV4 `Authorization` header, works out the IAM actions a
 the request needs (per item for transactions, per index for queries), and answers
 AccessDeniedException exactly where AWS would, before DynamoDB Local sees the request.
 Requests signed with any other key (tests, the supervisor) are the account's admin and pass.
+
+The operation checked is the one forwarded: a request with more than one `X-Amz-Target` is
+refused before anything is checked or forwarded, and the forwarded request carries exactly
+the one target the check read (a duplicate could otherwise pass the check as GetItem and run
+as DeleteTable, since DynamoDB Local may read another copy than the proxy).
 """
 
 from __future__ import annotations
@@ -19,8 +24,8 @@ import aiohttp
 from aiohttp import web
 
 from local_stack.iam.models import Role
+from local_stack.iam.responses import Principal, signing_principal
 
-_CREDENTIAL = re.compile(r"Credential=([A-Z0-9]+)/")
 _TRANSACT_ACTIONS = {
     "Put": "PutItem",
     "Update": "UpdateItem",
@@ -64,20 +69,43 @@ def access_denied(role: Role, function_name: str, action: str, resource: str) ->
     )
 
 
+def unreadable_request(error_type: str, message: str) -> web.Response:
+    """DynamoDB's answer to a request it cannot read: 400, not retryable, nothing executed."""
+    return web.Response(
+        status=400,
+        text=json.dumps({"__type": f"com.amazon.coral.service#{error_type}", "Message": message}),
+        content_type="application/x-amz-json-1.0",
+    )
+
+
+# One `Service_Version.Operation`; a comma would be a folded list of targets.
+_ONE_TARGET = re.compile(r"[A-Za-z0-9_]+\.[A-Za-z]+")
+# Never copied from the request: the target is re-set from the one value checked, the rest are hop-by-hop.
+_NOT_FORWARDED = frozenset({"host", "content-length", "x-amz-target"})
+
+
 class DynamoDBIamProxy:
-    def __init__(self, upstream: str, roles_by_key: Mapping[str, tuple[Role, str]], table_arn_prefix: str) -> None:
+    def __init__(self, upstream: str, roles_by_key: Mapping[str, Principal], table_arn_prefix: str) -> None:
         self.upstream = upstream
         self.roles_by_key = roles_by_key
         self.table_arn_prefix = table_arn_prefix
         self._session: aiohttp.ClientSession | None = None
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        targets = request.headers.getall("X-Amz-Target", [])
+        if len(targets) > 1:
+            logging.getLogger(__name__).warning("Refused: %d X-Amz-Target headers", len(targets))
+            return unreadable_request(
+                "SerializationException", "A request must name exactly one operation (one X-Amz-Target header)"
+            )
+        target = targets[0] if targets else None
+        if target is not None and not _ONE_TARGET.fullmatch(target):
+            return unreadable_request("UnknownOperationException", "An unknown operation was requested.")
         raw = await request.read()
-        match = _CREDENTIAL.search(request.headers.get("Authorization", ""))
-        principal = self.roles_by_key.get(match.group(1)) if match else None
+        principal = signing_principal(request, self.roles_by_key)
         if principal is not None:
             role, function_name = principal
-            operation = request.headers.get("X-Amz-Target", "").rpartition(".")[2]
+            operation = (target or "").rpartition(".")[2]
             try:
                 body = json.loads(raw) if raw else {}
             except ValueError:
@@ -89,7 +117,9 @@ class DynamoDBIamProxy:
                     return access_denied(role, function_name, action, resource)
         if self._session is None:
             self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=256))
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in _NOT_FORWARDED}
+        if target is not None:
+            headers["X-Amz-Target"] = target
         try:
             async with self._session.post(self.upstream, data=raw, headers=headers) as upstream:
                 payload = await upstream.read()
@@ -107,3 +137,7 @@ class DynamoDBIamProxy:
                 status=500,
                 content_type="application/x-amz-json-1.0",
             )
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()

@@ -37,6 +37,7 @@ async def serve(runtime_file: Path) -> None:
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     await runner.cleanup()
+    await handler.close()
 
 
 def main() -> None:

@@ -1,4 +1,5 @@
-"""boto3 clients, created once per execution environment and reused across invocations.
+"""boto3 clients. The composition root (session_management.dependencies) creates them once per
+execution environment and reuses them across invocations.
 
 Endpoints come from botocore's own resolution, which honours `AWS_ENDPOINT_URL_<SERVICE>`; that
 is the only way the local stack differs, and no code here knows about it.
@@ -17,22 +18,20 @@ from botocore.config import Config
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5)
 
 
-@cache
 def dynamodb_client() -> Any:
     return boto3.client("dynamodb", config=_CONFIG)
 
 
-@cache
 def lambda_client() -> Any:
     return boto3.client("lambda", config=_CONFIG)
 
 
-@cache
-def cognito_endpoint() -> str:
-    """Where Cognito (and so the pool's JWKS) lives: the real regional endpoint in AWS."""
-    return str(boto3.client("cognito-idp", config=_CONFIG).meta.endpoint_url)
-
-
-@cache
 def management_client(endpoint_url: str) -> Any:
     return boto3.client("apigatewaymanagementapi", endpoint_url=endpoint_url, config=_CONFIG)
+
+
+@cache
+def cognito_endpoint() -> str:
+    """Where Cognito (and so the pool's JWKS) lives: the real regional endpoint in AWS. The same in
+    every test and invocation, so it is resolved once."""
+    return str(boto3.client("cognito-idp", config=_CONFIG).meta.endpoint_url)

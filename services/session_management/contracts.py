@@ -70,10 +70,6 @@ INBOUND_SCHEMAS: Mapping[str, str] = _by_const("inbound", "action")
 """Inbound message `action` -> schema name."""
 
 
-def schema_names() -> frozenset[str]:
-    return frozenset(_SCHEMAS)
-
-
 def schema(name: str) -> Mapping[str, Any]:
     if name not in _SCHEMAS:
         raise UnknownSchema(name)
@@ -89,14 +85,6 @@ def validate(schema_name: str, payload: object) -> None:
     except fastjsonschema.JsonSchemaValueException as exc:
         path = ".".join(str(p) for p in exc.path[1:]) if exc.path else None
         raise ContractViolation(schema_name, exc.message, path or None) from None
-
-
-def is_valid(schema_name: str, payload: object) -> bool:
-    try:
-        validate(schema_name, payload)
-    except ContractViolation:
-        return False
-    return True
 
 
 def validate_outbound(message: Mapping[str, Any]) -> None:

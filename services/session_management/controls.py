@@ -1,4 +1,4 @@
-"""Speaker and listener controls, and the session's status.
+"""Speaker and listener controls.
 
 Only the session's current speaker connection may change the broadcast; a retried control with
 the same requestId is acknowledged again without a second fan-out.
@@ -6,12 +6,13 @@ the same requestId is acknowledged again without a second fan-out.
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
-from session_management import handshake, messages
+from session_management import messages, requests
+from session_management.caller import Caller
+from session_management.dependencies import Repositories
 from session_management.errors import ErrorCode, ServiceError
-from session_management.lifecycle import Caller, Repositories, _tell_listeners, repositories
+from session_management.listeners import ListenerFanout
 from session_management.repositories.connections import Connection, Role
 from session_management.repositories.sessions import BroadcastState, Session
 
@@ -39,8 +40,9 @@ def _next_state(state: BroadcastState, control: str, volume: float | None) -> Br
     return BroadcastState(state.is_paused, state.is_muted, float(volume if volume is not None else state.volume))
 
 
-def speaker_control(message: dict[str, Any], caller: Caller, repos: Repositories | None = None) -> dict[str, Any]:
-    repos = repos or repositories()
+def speaker_control(
+    message: dict[str, Any], caller: Caller, repos: Repositories, listeners: ListenerFanout
+) -> dict[str, Any]:
     row, session = _row_and_session(repos, caller)
     if row.role is not Role.SPEAKER or session.speaker_connection_id != caller.connection_id:
         raise ServiceError(ErrorCode.FORBIDDEN, "Only the session's current speaker can control the broadcast")
@@ -58,8 +60,7 @@ def speaker_control(message: dict[str, Any], caller: Caller, repos: Repositories
         )
     if not repos.sessions.set_broadcast_state(session.session_id, caller.connection_id, state):
         raise ServiceError(ErrorCode.FORBIDDEN, "Only the session's current speaker can control the broadcast")
-    result = _tell_listeners(
-        repos,
+    result = listeners.tell(
         session,
         messages.broadcast_state_changed(
             session_id=session.session_id, state=state.to_message(), request_id=request_id
@@ -75,14 +76,13 @@ def speaker_control(message: dict[str, Any], caller: Caller, repos: Repositories
     )
 
 
-def listener_control(message: dict[str, Any], caller: Caller, repos: Repositories | None = None) -> dict[str, Any]:
-    repos = repos or repositories()
+def listener_control(message: dict[str, Any], caller: Caller, repos: Repositories) -> dict[str, Any]:
     row, session = _row_and_session(repos, caller)
     if row.role is not Role.LISTENER:
         raise ServiceError(ErrorCode.FORBIDDEN, "Listener controls are for listeners")
     control, request_id = message["control"], message.get("requestId")
     if control == "changeLanguage":
-        language = handshake.target_language(message["targetLanguage"])
+        language = requests.target_language(message["targetLanguage"])
         if not repos.connections.change_language(caller.connection_id, language):
             raise ServiceError(ErrorCode.FORBIDDEN, "This connection is not a listener")
         return messages.control_acknowledged(
@@ -90,38 +90,3 @@ def listener_control(message: dict[str, Any], caller: Caller, repos: Repositorie
         )
     # Playback is paused in the client's player; the service acknowledges so clients can confirm it.
     return messages.control_acknowledged(control=control, session_id=session.session_id, request_id=request_id)
-
-
-def session_status(
-    session: Session, listeners: list[Connection], full: bool, request_id: str | None = None
-) -> dict[str, Any]:
-    if not full:
-        return messages.session_status(
-            session_id=session.session_id,
-            is_active=session.is_active,
-            listener_count=session.listener_count,
-            broadcast_state=session.broadcast_state.to_message(),
-            request_id=request_id,
-        )
-    distribution = Counter(c.target_language for c in listeners if c.target_language)
-    return messages.session_status(
-        session_id=session.session_id,
-        is_active=session.is_active,
-        listener_count=session.listener_count,
-        broadcast_state=session.broadcast_state.to_message(),
-        language_distribution=dict(distribution),
-        created_at=session.created_at_ms,
-        expires_at=session.expires_at_ms,
-        request_id=request_id,
-    )
-
-
-def get_session_status(message: dict[str, Any], caller: Caller, repos: Repositories | None = None) -> dict[str, Any]:
-    repos = repos or repositories()
-    row = repos.connections.get(caller.connection_id)
-    session = repos.sessions.get(row.session_id) if row else None
-    if row is None or session is None:
-        raise ServiceError(ErrorCode.FORBIDDEN, "This connection is not part of a session")
-    is_speaker = row.role is Role.SPEAKER and session.speaker_connection_id == caller.connection_id
-    listeners = repos.connections.listeners(session.session_id) if is_speaker else []
-    return session_status(session, listeners, is_speaker, message.get("requestId"))

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from session_management.aws import management_client
+from session_management.connections_api import ConnectionsApi
 from session_management.observability import hash_id, logger
 
 MAX_POSTS_PER_SECOND = 2000  # a fifth of the account's @connections throttle per fan-out
@@ -44,13 +44,13 @@ class _Pacer:
 
 
 def broadcast(
+    api: ConnectionsApi,
     endpoint: str,
     connection_ids: Iterable[str],
     message: Mapping[str, Any],
     concurrency: int = 32,
     max_per_second: float = MAX_POSTS_PER_SECOND,
 ) -> FanoutResult:
-    client = management_client(endpoint)
     data = json.dumps(message).encode()
     pacer = _Pacer(max_per_second)
     result = FanoutResult()
@@ -59,10 +59,7 @@ def broadcast(
     def post(connection_id: str) -> None:
         pacer.wait()
         try:
-            client.post_to_connection(ConnectionId=connection_id, Data=data)
-            outcome = result.delivered
-        except client.exceptions.GoneException:
-            outcome = result.gone
+            outcome = result.delivered if api.post(endpoint, connection_id, data) else result.gone
         except Exception as exc:  # one bad connection must not stop the others
             logger.warning(
                 "fan-out post failed", extra={"connection": hash_id(connection_id), "error": type(exc).__name__}
@@ -78,16 +75,16 @@ def broadcast(
     return result
 
 
-def delete_connections(endpoint: str, connection_ids: Iterable[str], concurrency: int = 32) -> int:
+def close_connections(api: ConnectionsApi, endpoint: str, connection_ids: Iterable[str], concurrency: int = 32) -> int:
     """Close connections through DELETE @connections (their $disconnect then cleans up); returns how many."""
-    client = management_client(endpoint)
     closed = 0
     lock = threading.Lock()
 
-    def delete(connection_id: str) -> None:
+    def close(connection_id: str) -> None:
         nonlocal closed
         try:
-            client.delete_connection(ConnectionId=connection_id)
+            if not api.close(endpoint, connection_id):
+                return
         except Exception:  # already gone is fine
             return
         with lock:
@@ -96,5 +93,5 @@ def delete_connections(endpoint: str, connection_ids: Iterable[str], concurrency
     targets = list(connection_ids)
     if targets:
         with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(targets)))) as pool:
-            list(pool.map(delete, targets))
+            list(pool.map(close, targets))
     return closed

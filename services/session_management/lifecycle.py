@@ -1,153 +1,106 @@
 """The session lifecycle: create, join, refresh, leave, end. One implementation behind every entry
-point: the `$connect` handshake and the message forms browsers need."""
+point: the `$connect` handshake, the message forms browsers need, the HTTP API and the periodic job.
+
+Every function takes what it touches (repositories, settings, the listener fan-out) as
+parameters; the handlers wire them (see session_management.dependencies).
+"""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
-from functools import cache
+from typing import Any
 
-from session_management import fanout, messages
-from session_management.aws import dynamodb_client
-from session_management.config import Settings, load_settings
+from session_management import abuse_limits, messages
+from session_management.caller import Caller
+from session_management.config import Settings
+from session_management.dependencies import Repositories
 from session_management.errors import ErrorCode, ServiceError
-from session_management.handshake import CreateSessionRequest, JoinSessionRequest, RefreshRequest
-from session_management.metrics import record_fanout_failures
+from session_management.listeners import ListenerFanout
 from session_management.observability import hash_id, logger
 from session_management.repositories.connections import (
+    AlreadyConnected,
     Connection,
-    ConnectionRepository,
     GuardFailed,
     NotRefreshable,
     Role,
     SessionFull,
     SessionNotFound,
 )
-from session_management.repositories.rate_limits import RateLimitRepository
 from session_management.repositories.sessions import (
     ConnectionAlreadyRegistered,
     NotTheSpeaker,
     Session,
     SessionIdTaken,
-    SessionRepository,
     TooManyActiveSessions,
+    TooManyActiveSessionsForSpeaker,
 )
+from session_management.requests import CreateSessionRequest, JoinSessionRequest, RefreshRequest
 from session_management.session_ids import MAX_ID_ATTEMPTS, generate_session_id
 
 HOUR_SECONDS = 3600
-MINUTE_SECONDS = 60
-
-
-@dataclass(frozen=True)
-class Repositories:
-    sessions: SessionRepository
-    connections: ConnectionRepository
-    rate_limits: RateLimitRepository
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who is on the other end of a connection, as API Gateway tells us."""
-
-    connection_id: str
-    endpoint: str
-    source_ip: str = ""
-    user_id: str | None = None
-
-    @property
-    def address_key(self) -> str:
-        # Addresses are personal data: counters are keyed by a hash, never the address itself.
-        return f"ip:{hash_id(self.source_ip)}"
-
-
-@cache
-def repositories() -> Repositories:
-    settings = load_settings()
-    client = dynamodb_client()
-    return Repositories(
-        sessions=SessionRepository(
-            client, settings.sessions_table, settings.connections_table, settings.rate_limits_table
-        ),
-        connections=ConnectionRepository(client, settings.sessions_table, settings.connections_table),
-        rate_limits=RateLimitRepository(client, settings.rate_limits_table),
-    )
 
 
 def _ttl_seconds(settings: Settings, now: float) -> int:
-    """Rows outlive the session by the retention window, then DynamoDB's TTL removes them."""
+    """Connection rows outlive their connection (at most sessionMaxDurationHours) by the retention
+    window, then DynamoDB's TTL removes them."""
     return int(now + max(settings.session_max_duration_hours, settings.data_retention_hours) * HOUR_SECONDS)
+
+
+def _session_expires_at(settings: Settings, now: float) -> float:
+    """A session lives at most sessionMaxLifetimeHours across refreshed connections; the periodic job
+    then ends it with reason `expired` (what sessionCreated's `expiresAt` tells the speaker)."""
+    return now + settings.session_max_lifetime_hours * HOUR_SECONDS
+
+
+def _session_ttl_seconds(settings: Settings, now: float) -> int:
+    """The Sessions item is kept for the retention window after the session's latest end, so TTL
+    never deletes an item that is still active (and its active-session slot with it)."""
+    return int(_session_expires_at(settings, now) + settings.data_retention_hours * HOUR_SECONDS)
 
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-# Abuse limits ---------------------------------------------------------------------------------
-#
-# A lecture hall of 500 listeners behind one NAT address must get in, so successful joins are
-# never limited per address. What is limited is failure: handshakes refused for bad input, and
-# joins of sessions that do not exist (enumeration). An address that fails too often is refused
-# with RATE_LIMITED until its window ends.
-
-
-# Refusals that point at a bad or probing client; a full session or an outage is nobody's fault.
-COUNTED_FAILURES = frozenset(
-    {
-        ErrorCode.INVALID_PARAMETER,
-        ErrorCode.INVALID_SESSION_ID,
-        ErrorCode.INVALID_LANGUAGE,
-        ErrorCode.UNSUPPORTED_LANGUAGE,
-        ErrorCode.SESSION_NOT_FOUND,
-        ErrorCode.UNAUTHORIZED,
-        ErrorCode.FORBIDDEN,
-    }
-)
-
-
-def record_failure(repos: Repositories, caller: Caller, error: ServiceError) -> None:
-    if not caller.source_ip or error.code not in COUNTED_FAILURES:
-        return
-    repos.rate_limits.record(f"connectFailures#{caller.address_key}", MINUTE_SECONDS)
-    if error.code in (ErrorCode.SESSION_NOT_FOUND, ErrorCode.INVALID_SESSION_ID):
-        repos.rate_limits.record(f"joinFailures#{caller.address_key}", MINUTE_SECONDS)
-
-
-def _rate_limited(retry_after: int, what: str) -> ServiceError:
-    return ServiceError(
-        ErrorCode.RATE_LIMITED, f"Too many {what} from this address; retry later", retry_after=retry_after
+def session_created(session: Session, connection_id: str) -> dict[str, Any]:
+    """What the speaker is told once its session exists (the route response, or delivered later)."""
+    return messages.session_created(
+        session_id=session.session_id,
+        source_language=session.source_language,
+        quality_tier=session.quality_tier,
+        connection_id=connection_id,
+        expires_at_ms=session.expires_at_ms,
     )
 
 
-def check_address(repos: Repositories, caller: Caller) -> None:
-    settings = load_settings()
-    if not caller.source_ip:
-        return
-    decision = repos.rate_limits.is_blocked(
-        f"connectFailures#{caller.address_key}", settings.rate_limit_connection_attempts_per_min, MINUTE_SECONDS
+def refresh_complete(session: Session, request: RefreshRequest, connection_id: str) -> dict[str, Any]:
+    """What a refreshed connection is told (the route response, or delivered later)."""
+    return messages.connection_refresh_complete(
+        session_id=session.session_id,
+        role=request.role,
+        connection_id=connection_id,
+        target_language=request.target_language,
     )
-    if not decision.allowed:
-        raise _rate_limited(decision.retry_after, "failed connection attempts")
-
-
-# Create ----------------------------------------------------------------------------------------
 
 
 def create_session(
     request: CreateSessionRequest,
     caller: Caller,
-    repos: Repositories | None = None,
+    repos: Repositories,
+    settings: Settings,
     *,
     delivered_later: bool = False,
 ) -> Session:
     """A speaker's connection creates its session (the `$connect` handshake or createSession).
-    `delivered_later`: sessionCreated goes out asynchronously (handshakes), and the periodic job
-    holds its status pushes until it has."""
+    `delivered_later`: sessionCreated goes out asynchronously (handshakes; see deferred_delivery)."""
     if not caller.user_id:
         raise ServiceError(ErrorCode.UNAUTHORIZED, "Invalid token")
-    repos = repos or repositories()
-    check_address(repos, caller)
+    abuse_limits.check_address(repos.rate_limits, caller, settings)
+    _refuse_a_listener_connection(repos, caller)
     return _allocate_session(
         repos,
+        settings,
         request,
         caller.user_id,
         caller.endpoint,
@@ -156,16 +109,29 @@ def create_session(
     )
 
 
+def _refuse_a_listener_connection(repos: Repositories, caller: Caller) -> None:
+    """A listener's connection may carry a valid token, but it stays a listener: it creates nothing
+    and spends no one's hourly quota. (A speaker's repeated create gets its own session back.)"""
+    row = repos.connections.get(caller.connection_id)
+    if row is not None and row.role is not Role.SPEAKER:
+        raise ServiceError(
+            ErrorCode.FORBIDDEN,
+            "This connection is a listener's; open a new connection to create a session",
+            session_id=row.session_id,
+        )
+
+
 def create_waiting_session(
-    request: CreateSessionRequest, user_id: str, endpoint: str, repos: Repositories | None = None
+    request: CreateSessionRequest, user_id: str, endpoint: str, repos: Repositories, settings: Settings
 ) -> Session:
     """A session created over HTTP: it waits for its speaker like one whose speaker dropped, so the
     speaker connects with the refresh handshake within the reconnect grace window or the job ends it."""
-    return _allocate_session(repos or repositories(), request, user_id, endpoint, speaker_connection_id=None)
+    return _allocate_session(repos, settings, request, user_id, endpoint, speaker_connection_id=None)
 
 
 def _allocate_session(
     repos: Repositories,
+    settings: Settings,
     request: CreateSessionRequest,
     user_id: str,
     endpoint: str,
@@ -173,31 +139,11 @@ def _allocate_session(
     speaker_connection_id: str | None,
     created_delivered: bool = True,
 ) -> Session:
-    settings = load_settings()
-    decision = repos.rate_limits.hit(
-        f"createSession#user:{user_id}", settings.rate_limit_sessions_per_hour, HOUR_SECONDS
-    )
-    if not decision.allowed:
-        raise ServiceError(
-            ErrorCode.RATE_LIMITED,
-            f"At most {settings.rate_limit_sessions_per_hour} sessions per hour",
-            retry_after=decision.retry_after,
-        )
+    abuse_limits.check_sessions_per_hour(repos.rate_limits, user_id, settings)
     now = time.time()
     now_ms = int(now * 1000)
     ttl = _ttl_seconds(settings, now)
-    speaker = (
-        Connection(
-            connection_id=speaker_connection_id,
-            session_id="",
-            role=Role.SPEAKER,
-            connected_at_ms=now_ms,
-            ttl_epoch_seconds=ttl,
-            user_id=user_id,
-        )
-        if speaker_connection_id
-        else None
-    )
+    speaker = _speaker_row(speaker_connection_id, "", user_id, now, ttl) if speaker_connection_id else None
     for _ in range(MAX_ID_ATTEMPTS):
         session = Session(
             session_id=generate_session_id(),
@@ -206,19 +152,27 @@ def _allocate_session(
             source_language=request.source_language,
             quality_tier=request.quality_tier,
             created_at_ms=now_ms,
-            expires_at_ms=int((now + settings.session_max_duration_hours * HOUR_SECONDS) * 1000),
-            ttl_epoch_seconds=ttl,
+            expires_at_ms=int(_session_expires_at(settings, now) * 1000),
+            ttl_epoch_seconds=_session_ttl_seconds(settings, now),
             management_endpoint=endpoint,
             speaker_disconnected_at_ms=None if speaker else now_ms,
             created_delivered=created_delivered,
         )
-        speaker_row = replace(speaker, session_id=session.session_id).to_item() if speaker else None
+        speaker_row = replace(speaker, session_id=session.session_id) if speaker else None
         try:
-            repos.sessions.create(session, speaker_row, settings.max_active_sessions)
+            repos.sessions.create(
+                session, speaker_row, settings.max_active_sessions, settings.max_active_sessions_per_speaker
+            )
         except SessionIdTaken:
             continue
         except ConnectionAlreadyRegistered:
             return _existing_session(repos, speaker_connection_id or "")
+        except TooManyActiveSessionsForSpeaker:
+            raise ServiceError(
+                ErrorCode.RATE_LIMITED,
+                f"At most {settings.max_active_sessions_per_speaker} active sessions per speaker; end one first",
+                retry_after=60,
+            ) from None
         except TooManyActiveSessions:
             raise ServiceError(
                 ErrorCode.SERVICE_UNAVAILABLE,
@@ -236,13 +190,34 @@ def _allocate_session(
 def _existing_session(repos: Repositories, connection_id: str) -> Session:
     """A repeated $connect for a connection that already created its session gets the same session."""
     row = repos.connections.get(connection_id)
+    if row is not None and row.role is not Role.SPEAKER:
+        raise ServiceError(ErrorCode.FORBIDDEN, "This connection is a listener's; it cannot create a session")
     session = repos.sessions.get(row.session_id) if row else None
     if session is None:
         raise ServiceError(ErrorCode.SERVICE_UNAVAILABLE, "Session creation is in progress; retry", retry_after=1)
     return session
 
 
-# Join --------------------------------------------------------------------------------------------
+def _speaker_row(connection_id: str, session_id: str, user_id: str, now: float, ttl: int) -> Connection:
+    return Connection(
+        connection_id=connection_id,
+        session_id=session_id,
+        role=Role.SPEAKER,
+        connected_at_ms=int(now * 1000),
+        ttl_epoch_seconds=ttl,
+        user_id=user_id,
+    )
+
+
+def _listener_row(caller: Caller, session_id: str, language: str | None, settings: Settings, now: float) -> Connection:
+    return Connection(
+        connection_id=caller.connection_id,
+        session_id=session_id,
+        role=Role.LISTENER,
+        connected_at_ms=int(now * 1000),
+        ttl_epoch_seconds=_ttl_seconds(settings, now),
+        target_language=language,
+    )
 
 
 @dataclass(frozen=True)
@@ -251,30 +226,21 @@ class Joined:
     newly_joined: bool
 
 
-def join_session(request: JoinSessionRequest, caller: Caller, repos: Repositories | None = None) -> Joined:
+def join_session(request: JoinSessionRequest, caller: Caller, repos: Repositories, settings: Settings) -> Joined:
     """Admit a listener (idempotent for a repeated $connect), unless its address keeps failing."""
-    settings = load_settings()
-    repos = repos or repositories()
     now = time.time()
-    listener = Connection(
-        connection_id=caller.connection_id,
-        session_id=request.session_id,
-        role=Role.LISTENER,
-        connected_at_ms=int(now * 1000),
-        ttl_epoch_seconds=_ttl_seconds(settings, now),
-        target_language=request.target_language,
-    )
-    guard = (
-        repos.rate_limits.guard(
-            f"joinFailures#{caller.address_key}", settings.rate_limit_listener_joins_per_min, MINUTE_SECONDS
-        )
-        if caller.source_ip
-        else None
-    )
+    listener = _listener_row(caller, request.session_id, request.target_language, settings, now)
+    guards = abuse_limits.existence_guards(repos.rate_limits, caller, settings)
     try:
-        newly_joined = repos.connections.join(listener, settings.max_listeners_per_session, guard)
+        newly_joined = repos.connections.join(listener, settings.max_listeners_per_session, guards)
     except GuardFailed:
-        raise _rate_limited(MINUTE_SECONDS - int(now) % MINUTE_SECONDS, "failed joins") from None
+        raise abuse_limits.joins_refused(now) from None
+    except AlreadyConnected:
+        raise ServiceError(
+            ErrorCode.FORBIDDEN,
+            "This connection is already in a session; open a new connection to join another",
+            session_id=request.session_id,
+        ) from None
     except SessionNotFound:
         raise ServiceError(
             ErrorCode.SESSION_NOT_FOUND,
@@ -295,52 +261,24 @@ def join_session(request: JoinSessionRequest, caller: Caller, repos: Repositorie
     return Joined(session, newly_joined)
 
 
-# Refresh ------------------------------------------------------------------------------------------
-
-
-def refresh_connection(request: RefreshRequest, caller: Caller, repos: Repositories | None = None) -> Session:
+def refresh_connection(
+    request: RefreshRequest, caller: Caller, repos: Repositories, settings: Settings, listeners: ListenerFanout
+) -> Session:
     """A new connection takes over from one about to hit API Gateway's 2-hour limit (or, for a
     speaker, from one that dropped within the reconnect grace window)."""
-    settings = load_settings()
-    repos = repos or repositories()
-    now = time.time()
+    abuse_limits.check_existence_bound(repos.rate_limits, caller, settings)
     if request.role == Role.SPEAKER.value:
-        if not caller.user_id:
-            raise ServiceError(ErrorCode.UNAUTHORIZED, "Invalid token")
-        row = Connection(
-            connection_id=caller.connection_id,
-            session_id=request.session_id,
-            role=Role.SPEAKER,
-            connected_at_ms=int(now * 1000),
-            ttl_epoch_seconds=_ttl_seconds(settings, now),
-            user_id=caller.user_id,
-        )
-        before = repos.sessions.get(request.session_id)
-        if before is None or not before.is_active:
-            raise ServiceError(ErrorCode.SESSION_NOT_FOUND, f"Session {request.session_id} does not exist or has ended")
-        try:
-            session = repos.sessions.swap_speaker(request.session_id, caller.user_id, row.to_item(), caller.endpoint)
-        except NotTheSpeaker:
-            raise ServiceError(
-                ErrorCode.FORBIDDEN,
-                "Only the session's speaker can take over its connection",
-                session_id=request.session_id,
-            ) from None
-        if before.speaker_disconnected_at_ms is not None:
-            _tell_listeners(repos, session, messages.speaker_reconnected(session_id=session.session_id))
-        logger.info("speaker refreshed", extra={"sessionId": session.session_id})
-        return session
-    listener = Connection(
-        connection_id=caller.connection_id,
-        session_id=request.session_id,
-        role=Role.LISTENER,
-        connected_at_ms=int(now * 1000),
-        ttl_epoch_seconds=_ttl_seconds(settings, now),
-        target_language=request.target_language,
-    )
+        return _refresh_speaker(request, caller, repos, settings, listeners)
+    listener = _listener_row(caller, request.session_id, request.target_language, settings, time.time())
+    previous = request.previous_connection_id or ""
     try:
-        repos.connections.refresh_listener(request.previous_connection_id or "", listener)
+        repos.connections.refresh_listener(previous, listener)
+    except AlreadyConnected:
+        raise ServiceError(
+            ErrorCode.FORBIDDEN, "This connection is already in a session", session_id=request.session_id
+        ) from None
     except NotRefreshable:
+        abuse_limits.record_existence_answer(repos.rate_limits, caller)
         raise ServiceError(
             ErrorCode.FORBIDDEN,
             "previousConnectionId is not a listener of this session in this language",
@@ -351,33 +289,38 @@ def refresh_connection(request: RefreshRequest, caller: Caller, repos: Repositor
     refreshed = repos.sessions.get(request.session_id)
     if refreshed is None:
         raise ServiceError(ErrorCode.SESSION_NOT_FOUND, f"Session {request.session_id} has ended")
+    # The old connection now holds no slot and gets no broadcasts; the client closes it, as the
+    # refresh protocol says (API Gateway closes it at its 2-hour limit at the latest).
     return refreshed
 
 
-# Leave and end -------------------------------------------------------------------------------------
+def _refresh_speaker(
+    request: RefreshRequest, caller: Caller, repos: Repositories, settings: Settings, listeners: ListenerFanout
+) -> Session:
+    if not caller.user_id:
+        raise ServiceError(ErrorCode.UNAUTHORIZED, "Invalid token")
+    now = time.time()
+    speaker = _speaker_row(caller.connection_id, request.session_id, caller.user_id, now, _ttl_seconds(settings, now))
+    before = repos.sessions.get(request.session_id)
+    if before is None or not before.is_active:
+        raise ServiceError(ErrorCode.SESSION_NOT_FOUND, f"Session {request.session_id} does not exist or has ended")
+    try:
+        session = repos.sessions.swap_speaker(request.session_id, caller.user_id, speaker, caller.endpoint)
+    except NotTheSpeaker:
+        abuse_limits.record_existence_answer(repos.rate_limits, caller)
+        raise ServiceError(
+            ErrorCode.FORBIDDEN,
+            "Only the session's speaker can take over its connection",
+            session_id=request.session_id,
+        ) from None
+    if before.speaker_disconnected_at_ms is not None:
+        listeners.tell(session, messages.speaker_reconnected(session_id=session.session_id))
+    logger.info("speaker refreshed", extra={"sessionId": session.session_id})
+    return session
 
 
-def _tell_listeners(repos: Repositories, session: Session, message: dict[str, object]) -> fanout.FanoutResult:
-    listeners = repos.connections.listeners(session.session_id)
-    result = fanout.broadcast(
-        session.management_endpoint,
-        [c.connection_id for c in listeners],
-        message,
-        concurrency=load_settings().fanout_concurrency,
-    )
-    by_id = {c.connection_id: c for c in listeners}
-    for gone in result.gone:  # 410: the connection is gone and its $disconnect may never come
-        repos.connections.leave(by_id[gone])
-    if result.failed:
-        logger.warning("fan-out failures", extra={"sessionId": session.session_id, "failed": len(result.failed)})
-        record_fanout_failures(len(result.failed))
-    return result
-
-
-def disconnect(connection_id: str, repos: Repositories | None = None) -> str:
+def disconnect(connection_id: str, repos: Repositories, settings: Settings, listeners: ListenerFanout) -> str:
     """Clean up after a connection; safe to repeat. Returns what happened, for the logs."""
-    settings = load_settings()
-    repos = repos or repositories()
     row = repos.connections.get(connection_id)
     if row is None:
         return "unknown"
@@ -390,19 +333,19 @@ def disconnect(connection_id: str, repos: Repositories | None = None) -> str:
     session = repos.sessions.get(row.session_id)
     if session is not None:
         deadline = now + int(settings.speaker_reconnect_grace_seconds * 1000)
-        _tell_listeners(
-            repos, session, messages.speaker_disconnected(session_id=session.session_id, reconnect_deadline=deadline)
-        )
+        message = messages.speaker_disconnected(session_id=session.session_id, reconnect_deadline=deadline)
+        listeners.tell(session, message)
     return "speaker-disconnected"
 
 
-def end_session(session: Session, reason: str, repos: Repositories | None = None) -> bool:
+def end_session(session: Session, reason: str, repos: Repositories, listeners: ListenerFanout) -> bool:
     """End a session: listeners are told why, then their connections are closed (their $disconnect
     removes the rows)."""
-    repos = repos or repositories()
-    if not repos.sessions.end(session.session_id, session.speaker_connection_id, reason, _now_ms()):
+    if not repos.sessions.end(
+        session.session_id, session.speaker_connection_id, reason, _now_ms(), session.speaker_user_id
+    ):
         return False
-    result = _tell_listeners(repos, session, messages.session_ended(session_id=session.session_id, reason=reason))
-    fanout.delete_connections(session.management_endpoint, result.delivered, load_settings().fanout_concurrency)
+    result = listeners.tell(session, messages.session_ended(session_id=session.session_id, reason=reason))
+    listeners.close(session, result.delivered)
     logger.info("session ended", extra={"sessionId": session.session_id, "reason": reason})
     return True

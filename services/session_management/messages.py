@@ -9,23 +9,8 @@ from typing import Any
 from session_management import contracts
 from session_management.errors import ErrorCode, ServiceError
 
-EMITTED_MESSAGE_TYPES: frozenset[str] = frozenset(
-    {
-        "sessionCreated",
-        "sessionJoined",
-        "heartbeatAck",
-        "error",
-        "broadcastStateChanged",
-        "controlAcknowledged",
-        "sessionStatus",
-        "connectionRefreshRequired",
-        "connectionWarning",
-        "connectionRefreshComplete",
-        "speakerDisconnected",
-        "speakerReconnected",
-        "sessionEnded",
-    }
-)
+EMITTED_MESSAGE_TYPES: frozenset[str] = frozenset(contracts.OUTBOUND_SCHEMAS)
+"""Every message type the services may send: one per outbound contract (contracts/schemas)."""
 
 
 def now_ms() -> int:

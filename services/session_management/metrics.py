@@ -10,7 +10,9 @@ import time
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-metrics = Metrics(namespace="SessionManagement", service="session-management")
+from session_management import resource_names as names
+
+metrics = Metrics(namespace=names.METRICS_NAMESPACE, service=names.SERVICE_NAME)
 
 
 def record_latency(name: str, started_monotonic: float) -> None:
@@ -20,10 +22,10 @@ def record_latency(name: str, started_monotonic: float) -> None:
 def record_error(code: str) -> None:
     """ConnectionErrors, flushed at once: once in total (what the alarm watches; alarms cannot sum
     across dimension values) and once by ErrorCode (what the dashboard breaks down)."""
-    with single_metric(name="ConnectionErrors", unit=MetricUnit.Count, value=1, namespace="SessionManagement"):
+    with single_metric(name="ConnectionErrors", unit=MetricUnit.Count, value=1, namespace=names.METRICS_NAMESPACE):
         pass
     with single_metric(
-        name="ConnectionErrors", unit=MetricUnit.Count, value=1, namespace="SessionManagement"
+        name="ConnectionErrors", unit=MetricUnit.Count, value=1, namespace=names.METRICS_NAMESPACE
     ) as metric:
         metric.add_dimension(name="ErrorCode", value=code)
 

@@ -10,7 +10,9 @@ import hashlib
 
 from aws_lambda_powertools import Logger
 
-logger = Logger(service="session-management")
+from session_management import resource_names as names
+
+logger = Logger(service=names.SERVICE_NAME)
 
 
 def hash_id(value: str) -> str:

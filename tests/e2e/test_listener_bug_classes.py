@@ -9,14 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from local_stack import cli
-from local_stack.supervisor import LocalStackOptions
-from tests.e2e.client import Client, HandshakeRefused
-from tests.e2e.test_session_flows import create_session, eventually, join, session_item
+from stage_access import tokens as stage_tokens
 from tests.support.clients import local_client
+from tests.support.session_clients import create_session, join
+from tests.support.stack_state import recorded_events_file, session_item
+from tests.support.stacks import LOCAL_ASSEMBLY_DIR, started_stack
+from tests.support.waiting import wait_until
+from tests.support.websocket_client import Client, HandshakeRefused
 
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_query_parameters_are_read_from_the_handshake(stack, speaker_token, dynamodb, tables):
@@ -56,7 +57,7 @@ def test_a_repeated_connect_is_idempotent(stack, speaker_token, dynamodb, tables
     """Bug class 5: a non-idempotent join. The same $connect delivered twice counts once."""
     speaker, created = create_session(stack, speaker_token)
     with speaker, join(stack, created["sessionId"], "fr"):
-        events = Path(stack["logDir"]).parent / "events.jsonl"
+        events = recorded_events_file(stack)
         connect_event = next(
             event
             for event in map(json.loads, events.read_text().splitlines())
@@ -91,19 +92,15 @@ def test_a_missing_iam_permission_fails_the_join_as_in_aws(tmp_path, speaker_tok
     (which checks the caller's address is not blocked) is denied and the handshake fails with 500, while
     the log names AccessDeniedException. Creating a session, which needs no condition check, still works."""
     assembly = tmp_path / "cdk.out"
-    _template_without("dynamodb:ConditionCheckItem", "session-connection-handler-local", ROOT / "cdk.out", assembly)
-    options = LocalStackOptions(state_dir=str(tmp_path / "state"), assembly_dir=str(assembly), warm_functions=False)
-    broken = cli.start(options)
-    try:
-        speaker, created = create_session(broken, cli.speaker_token(broken, "iam-speaker"))  # PutItem: allowed
+    _template_without("dynamodb:ConditionCheckItem", "session-connection-handler-local", LOCAL_ASSEMBLY_DIR, assembly)
+    with started_stack(tmp_path / "state", assembly_dir=str(assembly), warm_functions=False) as broken:
+        speaker, created = create_session(broken, stage_tokens.speaker_token(broken, "iam-speaker"))  # PutItem: allowed
         with speaker, pytest.raises(HandshakeRefused) as refused:
             join(broken, created["sessionId"], "es")  # ConditionCheckItem in the join transaction: denied
         assert refused.value.status == 500
         assert json.loads(refused.value.body)["code"] == "INTERNAL_ERROR"
         log = (Path(broken["logDir"]) / "lambda-session-connection-handler-local.log").read_text()
         assert "AccessDeniedException" in log or "ClientError" in log
-    finally:
-        cli.stop(tmp_path / "state")
 
 
 def test_listener_cleanup_reaches_zero_after_everyone_leaves(stack, speaker_token, dynamodb, tables):
@@ -111,5 +108,5 @@ def test_listener_cleanup_reaches_zero_after_everyone_leaves(stack, speaker_toke
     listeners = [join(stack, created["sessionId"], lang) for lang in ("es", "es", "de")]
     for listener in listeners:
         listener.close()
-    eventually(lambda: session_item(dynamodb, tables, created["sessionId"])["listenerCount"] == {"N": "0"})
+    wait_until(lambda: session_item(dynamodb, tables, created["sessionId"])["listenerCount"] == {"N": "0"})
     speaker.close()

@@ -12,7 +12,7 @@ import pytest
 
 from local_stack import cli
 from local_stack.supervisor import LocalStackOptions
-from tests.e2e.client import Client
+from tests.support.websocket_client import Client
 
 pytestmark = pytest.mark.e2e
 

@@ -7,51 +7,17 @@ import json
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import pytest
 
 from session_management import contracts
-from tests.e2e.client import Client, HandshakeRefused
 from tests.support import tokens
+from tests.support.session_clients import create_session, join
+from tests.support.stack_state import session_item
+from tests.support.waiting import wait_until
+from tests.support.websocket_client import Client, HandshakeRefused
 
 pytestmark = pytest.mark.e2e
-
-
-def eventually(check: Callable[[], Any], timeout: float = 10, interval: float = 0.05) -> Any:
-    """Wait for a condition driven by asynchronous work (e.g. $disconnect), with a deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s (last value {result!r})")
-        time.sleep(interval)
-
-
-def session_item(dynamodb: Any, tables: dict[str, str], session_id: str) -> dict[str, Any]:
-    item: dict[str, Any] = dynamodb.get_item(
-        TableName=tables["sessions"], Key={"sessionId": {"S": session_id}}, ConsistentRead=True
-    ).get("Item", {})
-    return item
-
-
-def create_session(stack: dict[str, Any], token: str, **params: str) -> tuple[Client, dict[str, Any]]:
-    query = {
-        "action": "createSession",
-        "sourceLanguage": "en",
-        "qualityTier": "standard",
-        "token": token,
-        **params,
-    }
-    speaker = Client.connect(stack["websocketUrl"], **query)
-    created = speaker.receive_type("sessionCreated", timeout=15)
-    return speaker, created
-
-
-def join(stack: dict[str, Any], session_id: str, language: str) -> Client:
-    return Client.connect(stack["websocketUrl"], action="joinSession", sessionId=session_id, targetLanguage=language)
 
 
 def refusal(connect: Callable[[], Client]) -> HandshakeRefused:
@@ -154,9 +120,9 @@ def test_a_listener_disconnect_decrements_the_count(stack, speaker_token, dynamo
         first, second = join(stack, session_id, "es"), join(stack, session_id, "it")
         assert session_item(dynamodb, tables, session_id)["listenerCount"] == {"N": "2"}
         first.close()
-        eventually(lambda: session_item(dynamodb, tables, session_id)["listenerCount"] == {"N": "1"})
+        wait_until(lambda: session_item(dynamodb, tables, session_id)["listenerCount"] == {"N": "1"})
         second.close()
-        eventually(lambda: session_item(dynamodb, tables, session_id)["listenerCount"] == {"N": "0"})
+        wait_until(lambda: session_item(dynamodb, tables, session_id)["listenerCount"] == {"N": "0"})
 
 
 def test_the_speakers_disconnect_starts_the_reconnect_grace_window(stack, speaker_token, dynamodb, tables):
@@ -195,4 +161,4 @@ def test_concurrent_joins_never_exceed_the_cap(stack, speaker_token, dynamodb, t
         finally:
             for client in admitted:
                 client.close()
-    eventually(lambda: session_item(dynamodb, tables, session_id)["listenerCount"] == {"N": "0"}, timeout=60)
+    wait_until(lambda: session_item(dynamodb, tables, session_id)["listenerCount"] == {"N": "0"}, timeout=60)

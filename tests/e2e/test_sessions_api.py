@@ -11,11 +11,11 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import positive_data_acceptance
 
-from local_stack import cli
 from session_management import contracts
-from tests.e2e.client import Client
-from tests.e2e.test_session_flows import join
+from stage_access import tokens as stage_tokens
 from tests.support.openapi import bundled_openapi
+from tests.support.session_clients import join
+from tests.support.websocket_client import Client
 
 SCHEMATHESIS_EXAMPLES = 25
 
@@ -28,7 +28,7 @@ def api_url(stack: dict[str, Any]) -> str:
 @pytest.fixture(scope="module")
 def http_token(stack: dict[str, Any]) -> str:
     # Its own user: schemathesis creates sessions, which count against the user's hourly limit.
-    return cli.speaker_token(stack, "e2e-http-client")
+    return stage_tokens.speaker_token(stack, "e2e-http-client")
 
 
 # Loaded once at import: the operations become test ids (schemathesis' pytest plugin is not
@@ -80,7 +80,7 @@ def test_a_token_of_another_audience_is_refused(stack, api_url, http_token):
 
 
 def test_a_session_created_over_http_is_taken_over_by_its_speaker_and_ended(stack, api_url):
-    token = cli.speaker_token(stack, "e2e-http-speaker")
+    token = stage_tokens.speaker_token(stack, "e2e-http-speaker")
     auth = {"Authorization": f"Bearer {token}"}
     created = requests.post(f"{api_url}/sessions", json={"sourceLanguage": "en"}, headers=auth, timeout=10)
     assert created.status_code == 201, created.text
@@ -94,24 +94,16 @@ def test_a_session_created_over_http_is_taken_over_by_its_speaker_and_ended(stac
     )
     listener = join(stack, session_id, "es")
     try:
-        assert _until(speaker, "connectionRefreshComplete")["role"] == "speaker"
+        assert speaker.wait_for("connectionRefreshComplete")["role"] == "speaker"
         view = requests.get(f"{api_url}/sessions/{session_id}", headers=auth, timeout=10).json()
         assert (view["speakerConnected"], view["listenerCount"]) == (True, 1)
 
         ended = requests.patch(f"{api_url}/sessions/{session_id}", json={"status": "ended"}, headers=auth, timeout=10)
         assert ended.status_code == 200 and ended.json()["status"] == "ended"
-        assert _until(listener, "sessionEnded")["reason"] == "speakerEnded"
+        assert listener.wait_for("sessionEnded")["reason"] == "speakerEnded"
         deleted = requests.delete(f"{api_url}/sessions/{session_id}", headers=auth, timeout=10)
         assert deleted.status_code == 204
         assert requests.get(f"{api_url}/sessions/{session_id}", headers=auth, timeout=10).status_code == 404
     finally:
         listener.close()
         speaker.close()
-
-
-def _until(client: Client, message_type: str, limit: int = 20) -> dict[str, Any]:
-    for _ in range(limit):
-        frame = client.receive(10)
-        if frame.get("type") == message_type:
-            return frame
-    raise AssertionError(f"no {message_type}; saw {[f.get('type') for f in client.received]}")

@@ -17,7 +17,8 @@ def test_verify_passes_against_the_local_stack(stack, tmp_path):
     result = subprocess.run(
         [
             sys.executable,
-            str(ROOT / "infrastructure/verify/verify_stage.py"),
+            "-m",
+            "verify.verify_stage",
             "--stage",
             "local",
             "--stack-json",
@@ -27,7 +28,12 @@ def test_verify_passes_against_the_local_stack(stack, tmp_path):
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"},
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+            "PYTHONPATH": os.pathsep.join(str(ROOT / part) for part in ("infrastructure", "services", ".")),
+        },
     )
     assert result.returncode == 0, result.stdout + result.stderr
     rows = [line.split()[0] for line in result.stdout.splitlines() if line.startswith("  ") and line.split()]

@@ -11,12 +11,14 @@ import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
 import pytest
 import websocket
+
+from tests.support.probe_stack import started_probe_stack
+from tests.support.stack_state import recorded_events_file
 
 pytestmark = pytest.mark.e2e
 
@@ -136,7 +138,7 @@ def test_authorizer_outcomes(probe, mode, status):
 
 
 def test_missing_identity_source_is_401_without_invoking_the_authorizer(strict):
-    events = Path(strict["logDir"]).parent.parent / "events.jsonl"
+    events = recorded_events_file(strict)
     before = events.read_text().count('"methodArn"') if events.exists() else 0
     assert status_of_refusal(strict) == 401
     after = events.read_text().count('"methodArn"') if events.exists() else 0
@@ -272,13 +274,13 @@ def test_stage_throttling_from_the_template(strict):
     assert any("echo" in r for r in replies)
 
 
-def test_idle_connections_are_closed_and_disconnect_fires(strict):
-    ws = connect(strict, token="t")
+def test_idle_connections_are_closed_and_disconnect_fires(short_lived):
+    ws = connect(short_lived, token="t")
     assert wait_closed(ws, timeout=10) == 1001
 
 
-def test_connections_are_closed_at_the_hard_limit_even_when_active(strict):
-    ws = connect(strict, token="t")
+def test_connections_are_closed_at_the_hard_limit_even_when_active(short_lived):
+    ws = connect(short_lived, token="t")
     ws.settimeout(10)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
@@ -320,7 +322,7 @@ def test_reserved_concurrency_throttles_rather_than_queues(probe):
 
 
 def test_schedule_rules_run_time_scaled_and_on_demand(probe, probe_table):
-    from local_stack import cli
+    from stage_access import rules
 
     def scheduled_items() -> list[dict[str, Any]]:
         return [
@@ -334,26 +336,12 @@ def test_schedule_rules_run_time_scaled_and_on_demand(probe, probe_table):
     assert items
     event = json.loads(items[0]["event"]["S"])
     assert event["detail-type"] == "Scheduled Event" and event["source"] == "aws.events"
-    assert cli.trigger_rule(probe, "probe-every-minute") == {"rule": "probe-every-minute", "failedTargets": 0}
+    assert rules.trigger_rule(probe, "probe-every-minute") == {"rule": "probe-every-minute", "failedTargets": 0}
 
 
 def test_new_connections_beyond_the_account_rate_get_429(tmp_path):
     """The account quota (500/s) is a token bucket; with it set to 2/s, a burst of 8 sees 429s."""
-    from local_stack import cli
-    from local_stack.supervisor import LocalStackOptions
-    from tests.fidelity import probe_stack
-
-    config = probe_stack.build(tmp_path / "assembly")
-    options = LocalStackOptions(
-        state_dir=str(tmp_path / "state"),
-        assembly_dir=str(tmp_path / "assembly"),
-        stack=probe_stack.STACK_NAME,
-        stage_config_file=str(config),
-        warm_functions=False,
-        gateway_overrides={"newConnectionsPerSecond": 2},
-    )
-    stack = cli.start(options)
-    try:
+    with started_probe_stack(tmp_path, gateway_overrides={"newConnectionsPerSecond": 2}) as stack:
 
         def attempt(_: int) -> int:
             try:
@@ -365,8 +353,20 @@ def test_new_connections_beyond_the_account_rate_get_429(tmp_path):
         with ThreadPoolExecutor(8) as pool:
             statuses = list(pool.map(attempt, range(8)))
         assert 429 in statuses and 101 in statuses
-    finally:
-        cli.stop(tmp_path / "state")
+
+
+def test_an_integration_past_api_gateways_timeout_is_endpoint_request_timed_out(tmp_path):
+    """API Gateway gives up on an integration at 29 s (1 s here) with "Endpoint request timed out";
+    the function runs on to its own timeout (3 s), still holding its concurrency (reserved 1)."""
+    with (
+        started_probe_stack(tmp_path, gateway_overrides={"integrationTimeoutSeconds": 1}) as stack,
+        connect(stack) as ws,
+    ):
+        send(ws, {"action": "single"})
+        reply = receive(ws)
+        assert reply["message"] == "Endpoint request timed out" and reply["requestId"]
+        send(ws, {"action": "single"})  # the first run still holds the only slot: throttled
+        assert receive(ws)["message"] == "Internal server error"
 
 
 def test_dynamodb_ttl_really_expires_items(probe_table):

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.infrastructure.conftest import ALARM_EMAIL, synthesize_stack
+from session_management import resource_names as names
+from tests.infrastructure.conftest import ALARM_EMAIL, example_config, synthesize_stack
 from tests.infrastructure.test_stack import actions_of, function_named, resources, role_statements
 
 ENVS = ("dev", "prod")
@@ -113,9 +114,10 @@ def test_http_api_routes_behind_the_cognito_jwt_authorizer(templates, env):
         for k, v in resources(template, "AWS::ApiGatewayV2::Authorizer").items()
         if v["Properties"]["AuthorizerType"] == "JWT"
     ]
+    config = example_config(env)
     assert authorizer["Properties"]["JwtConfiguration"] == {
-        "Audience": ["example0app0client0id00000"],
-        "Issuer": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_EXAMPLE",
+        "Audience": [config["cognitoClientId"]],
+        "Issuer": f"https://cognito-idp.{config['region']}.amazonaws.com/{config['cognitoUserPoolId']}",
     }
     assert authorizer["Properties"]["IdentitySource"] == ["$request.header.Authorization"]
     routes = {
@@ -147,7 +149,7 @@ def test_sessions_are_indexed_by_speaker(templates, env):
     [sessions] = [
         t["Properties"]
         for t in resources(templates[env], "AWS::DynamoDB::Table").values()
-        if t["Properties"]["TableName"] == f"Sessions-{env}"
+        if t["Properties"]["TableName"] == names.sessions_table(env)
     ]
     [index] = sessions["GlobalSecondaryIndexes"]
     assert index["IndexName"] == "speakerUserId-createdAt-index"
@@ -160,7 +162,7 @@ def test_sessions_are_indexed_by_speaker(templates, env):
 @pytest.mark.parametrize("env", ENVS)
 def test_http_api_function_privileges(templates, env):
     template = templates[env]
-    function_id, props = function_named(template, f"session-http-api-handler-{env}")
+    function_id, props = function_named(template, names.function_name(names.HTTP_API, env))
     actions = actions_of(role_statements(template, function_id))
     assert "dynamodb:Query" in actions and "execute-api:ManageConnections" in actions
     assert "dynamodb:Scan" not in actions and not any(a.endswith("*") for a in actions)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from session_management import resource_names as names
+
 FUNCTIONS = {
     "session-authorizer": ("session_management.handlers.authorizer.handler", 128, 10),
     "session-connection-handler": ("session_management.handlers.connection.handler", 256, 30),
@@ -215,12 +217,12 @@ def test_api_gateway_may_invoke_every_function(templates, env):
 @pytest.mark.parametrize("env", ENVS)
 def test_least_privilege(templates, env):
     template = templates[env]
-    authorizer_id, _ = function_named(template, f"session-authorizer-{env}")
-    heartbeat_id, _ = function_named(template, f"session-heartbeat-handler-{env}")
-    default_id, _ = function_named(template, f"session-default-handler-{env}")
+    authorizer_id, _ = function_named(template, names.function_name(names.AUTHORIZER, env))
+    heartbeat_id, _ = function_named(template, names.function_name(names.HEARTBEAT, env))
+    default_id, _ = function_named(template, names.function_name(names.DEFAULT, env))
     assert role_statements(template, default_id) == []
-    connection_id, _ = function_named(template, f"session-connection-handler-{env}")
-    disconnect_id, _ = function_named(template, f"session-disconnect-handler-{env}")
+    connection_id, _ = function_named(template, names.function_name(names.CONNECTION, env))
+    disconnect_id, _ = function_named(template, names.function_name(names.DISCONNECT, env))
     assert role_statements(template, authorizer_id) == []
     assert role_statements(template, heartbeat_id) == []
     connection_actions = actions_of(role_statements(template, connection_id))
@@ -243,7 +245,7 @@ def test_least_privilege(templates, env):
 @pytest.mark.parametrize("env", ENVS)
 def test_the_periodic_job_runs_every_minute(templates, env):
     template = templates[env]
-    status_id, _ = function_named(template, f"session-status-handler-{env}")
+    status_id, _ = function_named(template, names.function_name(names.STATUS, env))
     template.has_resource_properties(
         "AWS::Events::Rule",
         {"Name": f"session-periodic-job-{env}", "ScheduleExpression": "rate(1 minute)", "State": "ENABLED"},

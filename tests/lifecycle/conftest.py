@@ -10,11 +10,10 @@ from typing import Any
 
 import pytest
 
-from local_stack import cli
-from local_stack.processes import ROOT
-from local_stack.supervisor import LocalStackOptions
+from stage_access import tokens as stage_tokens
 from tests.support.clients import local_client
-from tests.support.event_shapes import validate_recorded_events
+from tests.support.stack_state import table_names
+from tests.support.stacks import E2E_ASSEMBLY_DIR, started_stack
 
 CONNECTION_LIMIT_SECONDS = 0.005 * 3600
 # Each test speaks from addresses of its own, so per-address limits never couple tests.
@@ -28,25 +27,18 @@ def ip() -> str:
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    state_dir = tmp_path_factory.mktemp("lifecycle-stack")
-    events = state_dir / "events.jsonl"
-    options = LocalStackOptions(
-        state_dir=str(state_dir),
+    with started_stack(
+        tmp_path_factory.mktemp("lifecycle-stack"),
+        record_events=True,
         env="e2e",
-        assembly_dir=str(ROOT / "cdk.out-e2e"),
+        assembly_dir=str(E2E_ASSEMBLY_DIR),
         lambda_concurrency=6,
         gateway_overrides={
-            "recordEventsFile": str(events),
             "maxConnectionSeconds": CONNECTION_LIMIT_SECONDS,
             "scheduleTimeScale": 1_000_000,  # never on its own: tests trigger the job
         },
-    )
-    stack = cli.start(options)
-    try:
-        yield stack
-    finally:
-        cli.stop(state_dir)
-    assert validate_recorded_events(events) > 0
+    ) as started:
+        yield started
 
 
 @pytest.fixture(scope="session")
@@ -54,15 +46,16 @@ def dynamodb(stack: dict[str, Any]) -> Any:
     return local_client(stack, "dynamodb")
 
 
+@pytest.fixture  # per test: test_degradation.py runs a stack of its own
+def tables(stack: dict[str, Any]) -> dict[str, str]:
+    return table_names(stack["env"])
+
+
 @pytest.fixture(scope="session")
 def token(stack: dict[str, Any]) -> str:
-    return cli.speaker_token(stack, "lifecycle-speaker")
+    return stage_tokens.speaker_token(stack, "lifecycle-speaker")
 
 
 @pytest.fixture(scope="session")
 def other_token(stack: dict[str, Any]) -> str:
-    return cli.speaker_token(stack, "another-speaker")
-
-
-def run_job(stack: dict[str, Any]) -> dict[str, Any]:
-    return cli.trigger_rule(stack, "session-periodic-job-e2e")
+    return stage_tokens.speaker_token(stack, "another-speaker")

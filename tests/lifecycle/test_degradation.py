@@ -19,34 +19,29 @@ from typing import Any
 
 import pytest
 
-from local_stack import cli
-from local_stack.processes import ROOT
-from local_stack.supervisor import LocalStackOptions
-from tests.e2e.client import Client, HandshakeRefused
-from tests.lifecycle.test_lifecycle import eventually, join, listener_count, open_session, until
-from tests.reliability.report import record
+from stage_access import tokens as stage_tokens
 from tests.support.clients import local_client
-from tests.support.stack_state import stack_process
+from tests.support.reliability_report import record
+from tests.support.session_clients import create_session, join
+from tests.support.stack_state import listener_count, stack_process
+from tests.support.stacks import E2E_ASSEMBLY_DIR, run_periodic_job, started_stack
+from tests.support.waiting import wait_until
+from tests.support.websocket_client import Client, HandshakeRefused
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    state_dir = tmp_path_factory.mktemp("degradation-stack")
-    options = LocalStackOptions(
-        state_dir=str(state_dir),
+    with started_stack(
+        tmp_path_factory.mktemp("degradation-stack"),
         env="e2e",
-        assembly_dir=str(ROOT / "cdk.out-e2e"),
+        assembly_dir=str(E2E_ASSEMBLY_DIR),
         lambda_concurrency=1,
         # Pauses outlast the e2e stage's 18 s connection cap, so this stack keeps AWS's 2 hours.
         gateway_overrides={"scheduleTimeScale": 1_000_000},
-    )
-    stack = cli.start(options)
-    try:
-        yield stack
-    finally:
-        cli.stop(state_dir)
+    ) as started:
+        yield started
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +51,7 @@ def dynamodb(stack: dict[str, Any]) -> Any:
 
 @pytest.fixture(scope="module")
 def token(stack: dict[str, Any]) -> str:
-    return cli.speaker_token(stack, "degradation-speaker")
+    return stage_tokens.speaker_token(stack, "degradation-speaker")
 
 
 @contextmanager
@@ -69,32 +64,32 @@ def paused(stack: dict[str, Any], marker: str) -> Iterator[None]:
         os.kill(process.pid, signal.SIGCONT)
 
 
-def test_jwks_unreachable_refuses_speakers_but_listeners_still_join(stack, token, ip, dynamodb):
+def test_jwks_unreachable_refuses_speakers_but_listeners_still_join(stack, token, ip, dynamodb, tables):
     authorizer_log = Path(stack["logDir"]) / "lambda-session-authorizer-e2e.log"
     started = time.monotonic()
     with paused(stack, "local_stack.cognito.server"), pytest.raises(HandshakeRefused) as refused:
-        open_session(stack, token, ip)
+        create_session(stack, token, source_ip=ip)
     waited = time.monotonic() - started
     assert refused.value.status == 401
     # Refused well before the authorizer's 10 s timeout would turn it into a 500 (JWKS timeout 2 s).
     assert waited < 10
     record("faults", "JWKS unreachable", speakerRefusedAfterSeconds=round(waited, 1), listenersUnaffected=True)
     assert "JWKS unreachable" in authorizer_log.read_text()
-    speaker, created = open_session(stack, token, ip)  # the pool is back
+    speaker, created = create_session(stack, token, source_ip=ip)  # the pool is back
     with paused(stack, "local_stack.cognito.server"), join(stack, created["sessionId"], "es", ip) as listener:
         listener.send({"action": "heartbeat"})
-        until(listener, "heartbeatAck")
-        assert listener_count(dynamodb, created["sessionId"]) == 1
+        listener.wait_for("heartbeatAck")
+        assert listener_count(dynamodb, tables, created["sessionId"]) == 1
     speaker.close()
 
 
-def test_dynamodb_unavailable_is_503_and_nothing_is_half_written(stack, token, ip, dynamodb):
-    speaker, created = open_session(stack, token, ip)
+def test_dynamodb_unavailable_is_503_and_nothing_is_half_written(stack, token, ip, dynamodb, tables):
+    speaker, created = create_session(stack, token, source_ip=ip)
     session_id = created["sessionId"]
     first = join(stack, session_id, "es", ip)
     with paused(stack, "DynamoDBLocal"):
         first.send({"action": "heartbeat"})  # heartbeats never touch DynamoDB
-        until(first, "heartbeatAck")
+        first.wait_for("heartbeatAck")
         with pytest.raises(HandshakeRefused) as refused:
             Client.connect(
                 stack["websocketUrl"],
@@ -112,10 +107,10 @@ def test_dynamodb_unavailable_is_503_and_nothing_is_half_written(stack, token, i
     # connection gone (410) and takes the row and the count back.
     for client in (first, speaker):  # active again, so the job (5 s heartbeat timeout here) keeps them
         client.send({"action": "heartbeat"})
-        until(client, "heartbeatAck")
-    cli.trigger_rule(stack, "session-periodic-job-e2e")
-    eventually(lambda: listener_count(dynamodb, session_id) == 1)
+        client.wait_for("heartbeatAck")
+    run_periodic_job(stack)
+    wait_until(lambda: listener_count(dynamodb, tables, session_id) == 1, timeout=15)
     with join(stack, session_id, "fr", ip):
-        assert listener_count(dynamodb, session_id) == 2
+        assert listener_count(dynamodb, tables, session_id) == 2
     first.close()
     speaker.close()

@@ -1,8 +1,8 @@
 """The complete session lifecycle on the local stack, stage `e2e` (timings in seconds).
 
-Every frame a client receives is validated against its contract (tests/e2e/client.py). Each test
-speaks from its own 127.0.0.x address so the per-address abuse limits of one test cannot leak
-into another.
+Every frame a client receives is validated against its contract (tests/support/websocket_client.py).
+Each test speaks from its own 127.0.0.x address so the per-address abuse limits of one test cannot
+leak into another.
 """
 
 from __future__ import annotations
@@ -15,22 +15,13 @@ from typing import Any
 import pytest
 import websocket
 
-from tests.e2e.client import Client, HandshakeRefused
-from tests.lifecycle.conftest import run_job
+from tests.support.session_clients import connect_speaker, create_session, join
+from tests.support.stack_state import listener_count, listener_rows, session_item
+from tests.support.stacks import run_periodic_job
+from tests.support.waiting import wait_until
+from tests.support.websocket_client import Client, HandshakeRefused
 
 pytestmark = pytest.mark.e2e
-
-
-def until(client: Client, message_type: str, timeout: float = 10) -> dict[str, Any]:
-    """The next frame of a type, skipping others (acks, status pushes); bounded by a deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise AssertionError(f"no {message_type} within {timeout}s; saw {[f.get('type') for f in client.received]}")
-        frame = client.receive(remaining)
-        if frame.get("type") == message_type:
-            return frame
 
 
 def beat(*clients: Client) -> None:
@@ -38,7 +29,7 @@ def beat(*clients: Client) -> None:
     for client in clients:
         client.send({"action": "heartbeat"})
     for client in clients:
-        until(client, "heartbeatAck")
+        client.wait_for("heartbeatAck")
 
 
 def stay_active(seconds: float, *clients: Client) -> None:
@@ -54,75 +45,31 @@ def stay_active(seconds: float, *clients: Client) -> None:
                     raise
 
 
-def session_item(dynamodb: Any, session_id: str) -> dict[str, Any]:
-    item: dict[str, Any] = dynamodb.get_item(
-        TableName="Sessions-e2e", Key={"sessionId": {"S": session_id}}, ConsistentRead=True
-    ).get("Item", {})
-    return item
-
-
-def listener_count(dynamodb: Any, session_id: str) -> int:
-    return int(session_item(dynamodb, session_id)["listenerCount"]["N"])
-
-
-def eventually(check: Any, timeout: float = 15, interval: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s (last {value!r})")
-        time.sleep(interval)
-
-
-def connect_speaker(stack: dict[str, Any], token: str, ip: str) -> Client:
-    return Client.connect(
-        stack["websocketUrl"],
-        source_ip=ip,
-        action="createSession",
-        sourceLanguage="en",
-        qualityTier="standard",
-        token=token,
-    )
-
-
-def open_session(stack: dict[str, Any], token: str, ip: str) -> tuple[Client, dict[str, Any]]:
-    speaker = connect_speaker(stack, token, ip)
-    return speaker, until(speaker, "sessionCreated")
-
-
-def join(stack: dict[str, Any], session_id: str, language: str, ip: str) -> Client:
-    return Client.connect(
-        stack["websocketUrl"], source_ip=ip, action="joinSession", sessionId=session_id, targetLanguage=language
-    )
-
-
 # Create and join by message ------------------------------------------------------------------------
 
 
-def test_create_and_join_by_message(stack, token, ip, dynamodb):
+def test_create_and_join_by_message(stack, token, ip, dynamodb, tables):
     with Client.connect(stack["websocketUrl"], source_ip=ip, token=token) as speaker:
         speaker.send({"action": "createSession", "sourceLanguage": "de", "qualityTier": "premium", "requestId": "c1"})
-        created = until(speaker, "sessionCreated")
+        created = speaker.wait_for("sessionCreated")
         assert created["qualityTier"] == "premium"
         with Client.connect(stack["websocketUrl"], source_ip=ip) as listener:
             listener.send(
                 {"action": "joinSession", "sessionId": created["sessionId"], "targetLanguage": "fr", "requestId": "j1"}
             )
-            joined = until(listener, "sessionJoined")
+            joined = listener.wait_for("sessionJoined")
             assert joined["sourceLanguage"] == "de" and joined["listenerCount"] == 1 and joined["requestId"] == "j1"
-            assert listener_count(dynamodb, created["sessionId"]) == 1
+            assert listener_count(dynamodb, tables, created["sessionId"]) == 1
 
 
 def test_message_form_errors_are_contract_frames(stack, ip):
     with Client.connect(stack["websocketUrl"], source_ip=ip) as anonymous:
         anonymous.send({"action": "createSession", "sourceLanguage": "en", "qualityTier": "standard"})
-        assert until(anonymous, "error")["code"] == "UNAUTHORIZED"
+        assert anonymous.wait_for("error")["code"] == "UNAUTHORIZED"
         anonymous.send(
             {"action": "joinSession", "sessionId": "quiet-harbor-999", "targetLanguage": "es", "requestId": "r9"}
         )
-        error = until(anonymous, "error")
+        error = anonymous.wait_for("error")
         assert (error["code"], error["requestId"]) == ("SESSION_NOT_FOUND", "r9")
 
 
@@ -138,14 +85,14 @@ def test_message_form_errors_are_contract_frames(stack, ip):
     ],
     ids=["not-json", "array", "unknown-action", "wrong-type", "over-long", "bad-volume"],
 )
-def test_malformed_messages_get_invalid_message_and_change_nothing(stack, token, ip, dynamodb, frame):
-    speaker, created = open_session(stack, token, ip)
+def test_malformed_messages_get_invalid_message_and_change_nothing(stack, token, ip, dynamodb, tables, frame):
+    speaker, created = create_session(stack, token, source_ip=ip)
     with speaker:
         # The delivery marks sessionCreated as delivered just after the frame: wait for that write.
-        before = eventually(lambda: _delivered(session_item(dynamodb, created["sessionId"])))
+        before = wait_until(lambda: _delivered(session_item(dynamodb, tables, created["sessionId"])), timeout=15)
         speaker.send(frame)
-        assert until(speaker, "error")["code"] == "INVALID_MESSAGE"
-        assert session_item(dynamodb, created["sessionId"]) == before
+        assert speaker.wait_for("error")["code"] == "INVALID_MESSAGE"
+        assert session_item(dynamodb, tables, created["sessionId"]) == before
 
 
 def _delivered(item: dict[str, Any]) -> dict[str, Any] | None:
@@ -155,82 +102,82 @@ def _delivered(item: dict[str, Any]) -> dict[str, Any] | None:
 # Controls and status ---------------------------------------------------------------------------------
 
 
-def test_speaker_controls_reach_every_listener_once(stack, token, ip, dynamodb):
-    speaker, created = open_session(stack, token, ip)
+def test_speaker_controls_reach_every_listener_once(stack, token, ip, dynamodb, tables):
+    speaker, created = create_session(stack, token, source_ip=ip)
     listeners = [join(stack, created["sessionId"], lang, ip) for lang in ("es", "fr", "es")]
     try:
         speaker.send({"action": "speakerControl", "control": "pause", "requestId": "p-1"})
-        ack = until(speaker, "controlAcknowledged")
+        ack = speaker.wait_for("controlAcknowledged")
         assert ack["state"]["isPaused"] is True and ack["listenersNotified"] == 3 and ack["listenersFailed"] == 0
         for listener in listeners:
-            assert until(listener, "broadcastStateChanged")["state"]["isPaused"] is True
+            assert listener.wait_for("broadcastStateChanged")["state"]["isPaused"] is True
         speaker.send({"action": "speakerControl", "control": "pause", "requestId": "p-1"})  # a retry
-        assert "listenersNotified" not in until(speaker, "controlAcknowledged")
+        assert "listenersNotified" not in speaker.wait_for("controlAcknowledged")
         speaker.send({"action": "speakerControl", "control": "setVolume", "volume": 0.25})
-        assert until(speaker, "controlAcknowledged")["state"] == {"isPaused": True, "isMuted": False, "volume": 0.25}
+        assert speaker.wait_for("controlAcknowledged")["state"] == {"isPaused": True, "isMuted": False, "volume": 0.25}
         for listener in listeners:  # the retry sent nothing: the next broadcast is the volume change
-            assert until(listener, "broadcastStateChanged")["state"]["volume"] == 0.25
-        assert session_item(dynamodb, created["sessionId"])["broadcastState"]["M"]["volume"] == {"N": "0.25"}
+            assert listener.wait_for("broadcastStateChanged")["state"]["volume"] == 0.25
+        assert session_item(dynamodb, tables, created["sessionId"])["broadcastState"]["M"]["volume"] == {"N": "0.25"}
     finally:
         for client in (*listeners, speaker):
             client.close()
 
 
 def test_only_the_current_speaker_may_control(stack, token, ip):
-    speaker, created = open_session(stack, token, ip)
+    speaker, created = create_session(stack, token, source_ip=ip)
     with speaker, join(stack, created["sessionId"], "es", ip) as listener:
         listener.send({"action": "speakerControl", "control": "mute"})
-        assert until(listener, "error")["code"] == "FORBIDDEN"
+        assert listener.wait_for("error")["code"] == "FORBIDDEN"
 
 
-def test_listener_controls(stack, token, ip, dynamodb):
-    speaker, created = open_session(stack, token, ip)
+def test_listener_controls(stack, token, ip, dynamodb, tables):
+    speaker, created = create_session(stack, token, source_ip=ip)
     with speaker, join(stack, created["sessionId"], "es", ip) as listener:
         listener.send({"action": "listenerControl", "control": "changeLanguage", "targetLanguage": "it"})
-        assert until(listener, "controlAcknowledged")["targetLanguage"] == "it"
+        assert listener.wait_for("controlAcknowledged")["targetLanguage"] == "it"
         italian = dynamodb.query(
-            TableName="Connections-e2e",
+            TableName=tables["connections"],
             IndexName="sessionId-targetLanguage-index",
             KeyConditionExpression="sessionId = :s AND targetLanguage = :l",
             ExpressionAttributeValues={":s": {"S": created["sessionId"]}, ":l": {"S": "it"}},
         )
         assert italian["Count"] == 1
         listener.send({"action": "listenerControl", "control": "pausePlayback"})
-        assert until(listener, "controlAcknowledged")["control"] == "pausePlayback"
+        assert listener.wait_for("controlAcknowledged")["control"] == "pausePlayback"
         listener.send({"action": "listenerControl", "control": "changeLanguage", "targetLanguage": "xx"})
-        assert until(listener, "error")["code"] == "UNSUPPORTED_LANGUAGE"
+        assert listener.wait_for("error")["code"] == "UNSUPPORTED_LANGUAGE"
 
 
 def test_sessioncreated_is_the_first_frame_even_when_the_job_runs_at_once(stack, token, ip):
     """sessionCreated is delivered asynchronously; the job holds its status push until it is."""
     for _ in range(5):
         with connect_speaker(stack, token, ip) as speaker:
-            run_job(stack)
+            run_periodic_job(stack)
             assert speaker.receive(15)["type"] == "sessionCreated"
             # Delivered (the flag lands just after the frame): a later run pushes the status.
-            assert eventually(lambda: _pushed_status(stack, speaker), timeout=15)["isActive"] is True
+            assert wait_until(lambda: _pushed_status(stack, speaker), timeout=15)["isActive"] is True
 
 
 def _pushed_status(stack: dict[str, Any], speaker: Client) -> dict[str, Any] | None:
-    run_job(stack)
+    run_periodic_job(stack)
     try:
-        return until(speaker, "sessionStatus", timeout=1)
+        return speaker.wait_for("sessionStatus", timeout=1)
     except (AssertionError, websocket.WebSocketTimeoutException):
         return None
 
 
 def test_session_status_full_for_the_speaker_and_reduced_for_listeners(stack, token, ip):
-    speaker, created = open_session(stack, token, ip)
+    speaker, created = create_session(stack, token, source_ip=ip)
     listeners = [join(stack, created["sessionId"], lang, ip) for lang in ("es", "es", "ja")]
     try:
         speaker.send({"action": "getSessionStatus"})
-        status = until(speaker, "sessionStatus")
+        status = speaker.wait_for("sessionStatus")
         assert status["listenerCount"] == 3 and status["languageDistribution"] == {"es": 2, "ja": 1}
         listeners[0].send({"action": "getSessionStatus"})
-        reduced = until(listeners[0], "sessionStatus")
+        reduced = listeners[0].wait_for("sessionStatus")
         assert "languageDistribution" not in reduced and reduced["listenerCount"] == 3
-        run_job(stack)  # the periodic job pushes the status to the speaker
-        assert until(speaker, "sessionStatus")["languageDistribution"] == {"es": 2, "ja": 1}
+        run_periodic_job(stack)  # the periodic job pushes the status to the speaker
+        assert speaker.wait_for("sessionStatus")["languageDistribution"] == {"es": 2, "ja": 1}
     finally:
         for client in (*listeners, speaker):
             client.close()
@@ -239,17 +186,17 @@ def test_session_status_full_for_the_speaker_and_reduced_for_listeners(stack, to
 # Refresh past the connection limit --------------------------------------------------------------------
 
 
-def test_refresh_notices_and_speaker_and_listener_takeover(stack, token, ip, dynamodb):
-    speaker, created = open_session(stack, token, ip)
+def test_refresh_notices_and_speaker_and_listener_takeover(stack, token, ip, dynamodb, tables):
+    speaker, created = create_session(stack, token, source_ip=ip)
     session_id = created["sessionId"]
     listener = join(stack, session_id, "es", ip)
     listener.send({"action": "heartbeat"})
-    until(listener, "heartbeatAck")
+    listener.wait_for("heartbeatAck")
     notices: dict[str, dict[str, Any]] = {}
     deadline = time.monotonic() + 20
     while len(notices) < 3 and time.monotonic() < deadline:
         stay_active(0.5, speaker, listener)
-        run_job(stack)
+        run_periodic_job(stack)
         for name, client, kind in (
             ("speaker", speaker, "connectionRefreshRequired"),
             ("warning", speaker, "connectionWarning"),
@@ -269,11 +216,11 @@ def test_refresh_notices_and_speaker_and_listener_takeover(stack, token, ip, dyn
         role="speaker",
         token=token,
     )
-    assert until(new_speaker, "connectionRefreshComplete")["role"] == "speaker"
+    assert new_speaker.wait_for("connectionRefreshComplete")["role"] == "speaker"
     speaker.close()
     # The listener names the connection it replaces, as its notice told it; the count never drifts.
     old_listener_id = notices["listener"]["connectionId"]
-    assert old_listener_id == _connection_id_of(dynamodb, session_id)
+    assert old_listener_id == _connection_id_of(dynamodb, tables, session_id)
     new_listener = Client.connect(
         stack["websocketUrl"],
         source_ip=ip,
@@ -283,22 +230,24 @@ def test_refresh_notices_and_speaker_and_listener_takeover(stack, token, ip, dyn
         targetLanguage="es",
         previousConnectionId=old_listener_id,
     )
-    assert until(new_listener, "connectionRefreshComplete")["targetLanguage"] == "es"
-    assert listener_count(dynamodb, session_id) == 2  # both listener connections are live
+    assert new_listener.wait_for("connectionRefreshComplete")["targetLanguage"] == "es"
+    # The new connection takes over the old one's slot (the count never passes the cap); the old
+    # connection's close changes nothing.
+    assert listener_count(dynamodb, tables, session_id) == 1
     listener.close()
-    eventually(lambda: listener_count(dynamodb, session_id) == 1)
-    item = session_item(dynamodb, session_id)
+    assert listener_count(dynamodb, tables, session_id) == 1
+    item = session_item(dynamodb, tables, session_id)
     assert item["isActive"] == {"BOOL": True} and "speakerDisconnectedAt" not in item
     new_speaker.send({"action": "speakerControl", "control": "mute"})
-    assert until(new_speaker, "controlAcknowledged")["listenersNotified"] == 1
-    assert until(new_listener, "broadcastStateChanged")["state"]["isMuted"] is True
+    assert new_speaker.wait_for("controlAcknowledged")["listenersNotified"] == 1
+    assert new_listener.wait_for("broadcastStateChanged")["state"]["isMuted"] is True
     new_listener.close()
     new_speaker.close()
 
 
-def _connection_id_of(dynamodb: Any, session_id: str) -> str:
+def _connection_id_of(dynamodb: Any, tables: dict[str, str], session_id: str) -> str:
     rows = dynamodb.query(
-        TableName="Connections-e2e",
+        TableName=tables["connections"],
         IndexName="sessionId-targetLanguage-index",
         KeyConditionExpression="sessionId = :s",
         ExpressionAttributeValues={":s": {"S": session_id}},
@@ -308,7 +257,7 @@ def _connection_id_of(dynamodb: Any, session_id: str) -> str:
 
 
 def test_refresh_is_refused_to_another_user_and_to_strangers(stack, token, other_token, ip):
-    speaker, created = open_session(stack, token, ip)
+    speaker, created = create_session(stack, token, source_ip=ip)
     with speaker:
         with pytest.raises(HandshakeRefused) as stolen:
             Client.connect(
@@ -337,10 +286,10 @@ def test_refresh_is_refused_to_another_user_and_to_strangers(stack, token, other
 
 
 def test_a_speaker_who_comes_back_within_the_grace_window_keeps_the_session(stack, token, ip):
-    speaker, created = open_session(stack, token, ip)
+    speaker, created = create_session(stack, token, source_ip=ip)
     with join(stack, created["sessionId"], "es", ip) as listener:
         speaker.close()
-        until(listener, "speakerDisconnected")
+        listener.wait_for("speakerDisconnected")
         back = Client.connect(
             stack["websocketUrl"],
             source_ip=ip,
@@ -350,23 +299,23 @@ def test_a_speaker_who_comes_back_within_the_grace_window_keeps_the_session(stac
             token=token,
         )
         with back:
-            until(back, "connectionRefreshComplete")
-            until(listener, "speakerReconnected")
-            run_job(stack)
-            until(back, "sessionStatus")  # still active: the job pushed its status
+            back.wait_for("connectionRefreshComplete")
+            listener.wait_for("speakerReconnected")
+            run_periodic_job(stack)
+            back.wait_for("sessionStatus")  # still active: the job pushed its status
 
 
-def test_a_speaker_who_does_not_come_back_ends_the_session(stack, token, ip, dynamodb):
-    speaker, created = open_session(stack, token, ip)
+def test_a_speaker_who_does_not_come_back_ends_the_session(stack, token, ip, dynamodb, tables):
+    speaker, created = create_session(stack, token, source_ip=ip)
     session_id = created["sessionId"]
     listener = join(stack, session_id, "es", ip)
     speaker.close()
-    deadline = until(listener, "speakerDisconnected")["reconnectDeadline"]
+    deadline = listener.wait_for("speakerDisconnected")["reconnectDeadline"]
     stay_active(max(0.0, deadline / 1000 - time.time()) + 0.2, listener)  # the grace window: 3 s on this stage
-    run_job(stack)
-    assert until(listener, "sessionEnded")["reason"] == "speakerDisconnected"
-    eventually(lambda: listener_count(dynamodb, session_id) == 0)
-    assert session_item(dynamodb, session_id)["isActive"] == {"BOOL": False}
+    run_periodic_job(stack)
+    assert listener.wait_for("sessionEnded")["reason"] == "speakerDisconnected"
+    wait_until(lambda: listener_count(dynamodb, tables, session_id) == 0, timeout=15)
+    assert session_item(dynamodb, tables, session_id)["isActive"] == {"BOOL": False}
     with pytest.raises(HandshakeRefused) as refused:
         join(stack, session_id, "es", ip)
     assert refused.value.status == 404
@@ -375,8 +324,8 @@ def test_a_speaker_who_does_not_come_back_ends_the_session(stack, token, ip, dyn
 # Liveness and cleanup ----------------------------------------------------------------------------------
 
 
-def test_silent_connections_are_closed_and_gone_rows_removed(stack, token, ip, dynamodb):
-    speaker, created = open_session(stack, token, ip)
+def test_silent_connections_are_closed_and_gone_rows_removed(stack, token, ip, dynamodb, tables):
+    speaker, created = create_session(stack, token, source_ip=ip)
     session_id = created["sessionId"]
     silent = join(stack, session_id, "es", ip)
     # A row whose $disconnect never came: API Gateway answers 410 for it.
@@ -384,7 +333,7 @@ def test_silent_connections_are_closed_and_gone_rows_removed(stack, token, ip, d
         TransactItems=[
             {
                 "Put": {
-                    "TableName": "Connections-e2e",
+                    "TableName": tables["connections"],
                     "Item": {
                         "connectionId": {"S": "AAAAAAAAAAAAAAA="},
                         "sessionId": {"S": session_id},
@@ -397,7 +346,7 @@ def test_silent_connections_are_closed_and_gone_rows_removed(stack, token, ip, d
             },
             {
                 "Update": {
-                    "TableName": "Sessions-e2e",
+                    "TableName": tables["sessions"],
                     "Key": {"sessionId": {"S": session_id}},
                     "UpdateExpression": "SET listenerCount = listenerCount + :one",
                     "ExpressionAttributeValues": {":one": {"N": "1"}},
@@ -405,34 +354,34 @@ def test_silent_connections_are_closed_and_gone_rows_removed(stack, token, ip, d
             },
         ]
     )
-    assert listener_count(dynamodb, session_id) == 2
+    assert listener_count(dynamodb, tables, session_id) == 2
     stay_active(5.5, speaker)  # heartbeatTimeoutSeconds is 5 on this stage
-    run_job(stack)
-    eventually(lambda: listener_count(dynamodb, session_id) == 0)
+    run_periodic_job(stack)
+    wait_until(lambda: listener_count(dynamodb, tables, session_id) == 0, timeout=15)
     with pytest.raises(Exception):
-        until(silent, "never", timeout=2)
+        silent.wait_for("never", timeout=2)
     speaker.close()
 
 
 # Scale and abuse -----------------------------------------------------------------------------------------
 
 
-def test_500_listeners_through_a_full_refresh_cycle(stack, token, ip, dynamodb):
-    speaker, created = open_session(stack, token, ip)
+def test_500_listeners_through_a_full_refresh_cycle(stack, token, ip, dynamodb, tables):
+    speaker, created = create_session(stack, token, source_ip=ip)
     session_id = created["sessionId"]
     languages = ("es", "fr", "de", "ja", "pt")
     with ThreadPoolExecutor(max_workers=48) as pool:
         listeners = list(pool.map(lambda i: join(stack, session_id, languages[i % 5], ip), range(500)))
-        assert listener_count(dynamodb, session_id) == 500
+        assert listener_count(dynamodb, tables, session_id) == 500
         rows = dynamodb.query(
-            TableName="Connections-e2e",
+            TableName=tables["connections"],
             IndexName="sessionId-targetLanguage-index",
             KeyConditionExpression="sessionId = :s",
             ExpressionAttributeValues={":s": {"S": session_id}},
             Select="COUNT",
         )
         assert rows["Count"] == 500
-        ids = _all_connection_ids(dynamodb, session_id)
+        ids = _all_connection_ids(dynamodb, tables, session_id)
 
         def refresh(pair: tuple[str, str]) -> Client:
             previous, language = pair
@@ -445,43 +394,29 @@ def test_500_listeners_through_a_full_refresh_cycle(stack, token, ip, dynamodb):
                 targetLanguage=language,
                 previousConnectionId=previous,
             )
-            until(client, "connectionRefreshComplete")
+            client.wait_for("connectionRefreshComplete")
             return client
 
         replacements = list(pool.map(refresh, ids))
         for old in listeners:
             old.close()
-        eventually(lambda: listener_count(dynamodb, session_id) == 500, timeout=60)
-        assert len(_all_connection_ids(dynamodb, session_id)) == 500
+        wait_until(lambda: listener_count(dynamodb, tables, session_id) == 500, timeout=60)
+        assert len(_all_connection_ids(dynamodb, tables, session_id)) == 500
         for client in replacements:
             client.close()
     speaker.close()
-    eventually(lambda: listener_count(dynamodb, session_id) == 0, timeout=60)
+    wait_until(lambda: listener_count(dynamodb, tables, session_id) == 0, timeout=60)
 
 
-def _all_connection_ids(dynamodb: Any, session_id: str) -> list[tuple[str, str]]:
-    found, kwargs = (
-        [],
-        {
-            "TableName": "Connections-e2e",
-            "IndexName": "sessionId-targetLanguage-index",
-            "KeyConditionExpression": "sessionId = :s",
-            "ExpressionAttributeValues": {":s": {"S": session_id}},
-        },
-    )
-    while True:
-        page = dynamodb.query(**kwargs)
-        found += [(i["connectionId"]["S"], i["targetLanguage"]["S"]) for i in page["Items"]]
-        if "LastEvaluatedKey" not in page:
-            return found
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+def _all_connection_ids(dynamodb: Any, tables: dict[str, str], session_id: str) -> list[tuple[str, str]]:
+    return [(i["connectionId"]["S"], i["targetLanguage"]["S"]) for i in listener_rows(dynamodb, tables, session_id)]
 
 
-def test_a_lecture_hall_behind_one_address_gets_in_but_enumeration_is_stopped(stack, token, ip, dynamodb):
-    speaker, created = open_session(stack, token, "127.0.0.1")
+def test_a_lecture_hall_behind_one_address_gets_in_but_enumeration_is_stopped(stack, token, ip, dynamodb, tables):
+    speaker, created = create_session(stack, token, source_ip="127.0.0.1")
     with speaker, ThreadPoolExecutor(max_workers=48) as pool:
         hall = list(pool.map(lambda _: join(stack, created["sessionId"], "es", ip), range(500)))
-        assert listener_count(dynamodb, created["sessionId"]) == 500
+        assert listener_count(dynamodb, tables, created["sessionId"]) == 500
         statuses = []
         for guess in range(100, 115):  # an enumerator guessing ids from the same address
             try:

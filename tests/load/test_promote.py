@@ -6,11 +6,15 @@ import json
 from pathlib import Path
 
 import pytest
-
-from loadtests import promote
-from loadtests.promote import Promotion, PromotionBlocked
+from promote import promotion
+from promote.promotion import Promotion, PromotionBlocked
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
+
+def right_account(stage: str) -> str:
+    """The credentials belong to the stage's account (the real check is tests/infrastructure/test_account_guard.py)."""
+    return "123456789012"
 
 
 def report(root: Path, passed: bool) -> Path:
@@ -39,9 +43,10 @@ def run(tmp_path: Path, passed: bool, dry_run: bool = False, deploy_status: int 
         loads.append(promotion)
         return report(tmp_path / "reports", passed)
 
-    outcome = promote.promote(
+    outcome = promotion.promote(
         Promotion("staging", "prod", dry_run=dry_run),
         check_source=lambda source, commit: {"source": source, "commit": commit},
+        check_stage_account=right_account,
         load=load,
         execute=recorder,
         commit=COMMIT,
@@ -86,16 +91,24 @@ def test_a_source_on_another_commit_stops_before_any_load(tmp_path):
         raise AssertionError("no load run for a stale source")
 
     with pytest.raises(PromotionBlocked, match="feedbeef"):
-        promote.promote(Promotion("staging", "prod"), check_source=stale, load=never, execute=Recorder(), commit=COMMIT)
+        promotion.promote(
+            Promotion("staging", "prod"),
+            check_source=stale,
+            check_stage_account=right_account,
+            load=never,
+            execute=Recorder(),
+            commit=COMMIT,
+        )
 
 
 def test_a_run_without_gates_blocks(tmp_path):
     empty = tmp_path / "staging-x"
     empty.mkdir()
     with pytest.raises(PromotionBlocked, match=r"no gates\.json"):
-        promote.promote(
+        promotion.promote(
             Promotion("staging", "prod"),
             check_source=lambda s, c: {},
+            check_stage_account=right_account,
             load=lambda p, r: empty,
             execute=Recorder(),
             commit=COMMIT,
@@ -104,13 +117,37 @@ def test_a_run_without_gates_blocks(tmp_path):
 
 def test_the_cli_exits_non_zero_when_blocked(tmp_path, monkeypatch, capsys):
     recorder = Recorder()
-    monkeypatch.setattr(promote, "check_source_matches", lambda s, c: {"source": s})
-    monkeypatch.setattr(promote, "run_load", lambda p, r: report(tmp_path / "reports", passed=False))
-    monkeypatch.setattr(promote, "execute_command", recorder)
-    monkeypatch.setattr(promote, "PROMOTIONS_DIR", tmp_path / "promotions")
-    assert promote.main(["--from", "staging", "--to", "prod"]) == 1
+    monkeypatch.setattr(promotion, "check_source_matches", lambda s, c: {"source": s})
+    monkeypatch.setattr(promotion, "check_account", right_account)
+    monkeypatch.setattr(promotion, "run_load", lambda p, r: report(tmp_path / "reports", passed=False))
+    monkeypatch.setattr(promotion, "execute_command", recorder)
+    monkeypatch.setattr(promotion, "PROMOTIONS_DIR", tmp_path / "promotions")
+    assert promotion.main(["--from", "staging", "--to", "prod"]) == 1
     assert "PROMOTION BLOCKED" in capsys.readouterr().err and recorder.commands == []
 
 
 def test_the_source_check_of_local_needs_no_aws():
-    assert promote.check_source_matches("local", COMMIT)["commit"] == COMMIT
+    assert promotion.check_source_matches("local", COMMIT)["commit"] == COMMIT
+
+
+def test_credentials_of_another_account_stop_before_the_source_is_read(tmp_path):
+    checked: list[str] = []
+
+    def wrong_account(stage: str) -> str:
+        checked.append(stage)
+        raise PromotionBlocked(f"refusing to deploy {stage}: its config pins account 111111111111, not 222222222222")
+
+    def never(*_):
+        raise AssertionError("no CloudFormation call, no load run, no deploy with the wrong account")
+
+    with pytest.raises(PromotionBlocked, match=r"111111111111.*222222222222"):
+        promotion.promote(
+            Promotion("staging", "prod"),
+            check_source=never,
+            check_stage_account=wrong_account,
+            load=never,
+            execute=never,
+            commit=COMMIT,
+            evidence_dir=tmp_path / "promotions",
+        )
+    assert checked == ["prod"] and not (tmp_path / "promotions").exists()

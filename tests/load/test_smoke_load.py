@@ -4,6 +4,7 @@ gates must pass. It is the same command a release engineer runs (`make load-test
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -24,6 +25,8 @@ def test_smoke_load_run_meets_its_gates(tmp_path):
             str(tmp_path),
         ],
         cwd=ROOT,
+        # What `make load-test` puts on the path (the Makefile's TOOLS_PATH).
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(str(ROOT / p) for p in ("infrastructure", "services", "."))},
         capture_output=True,
         text=True,
         timeout=600,

@@ -1,3 +1,3 @@
-"""Reliability and security suites share one local stack (the e2e suite's fixture, its own instance)."""
+"""Reliability and security suites share one local stack of their own (tests/support/local_stage_fixtures.py)."""
 
-from tests.e2e.conftest import dynamodb, speaker_token, stack, tables  # noqa: F401
+from tests.support.local_stage_fixtures import dynamodb, speaker_token, stack, tables  # noqa: F401

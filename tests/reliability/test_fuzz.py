@@ -23,11 +23,11 @@ import websocket
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
-from local_stack import cli
 from session_management import contracts
-from tests.e2e.client import Client, HandshakeRefused
-from tests.e2e.test_session_flows import create_session, join
-from tests.reliability.report import record
+from stage_access import tokens as stage_tokens
+from tests.support.reliability_report import record
+from tests.support.session_clients import create_session, join
+from tests.support.websocket_client import Client, HandshakeRefused
 
 MESSAGE_CASES = 1500
 HANDSHAKE_CASES = 300
@@ -178,7 +178,7 @@ _addresses = (f"127.0.{a}.{b}" for a, b in itertools.product(range(100, 200), ra
 
 
 def test_every_connect_parameter_gets_a_contract_status_and_refusals_add_nothing(stack, dynamodb, tables):
-    token = cli.speaker_token(stack, "fuzz-handshakes")
+    token = stage_tokens.speaker_token(stack, "fuzz-handshakes")
     started = time.monotonic()
     tally = {"cases": 0, "refused": 0, "accepted": 0}
     query_values = st.one_of(st.text(max_size=60), plausible, st.just(token))

@@ -14,22 +14,21 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from local_stack import cli
-from tests.e2e.client import Client, HandshakeRefused
-from tests.e2e.test_session_flows import create_session, eventually
-from tests.reliability.report import record
-from tests.support import stack_state
+from stage_access import tokens as stage_tokens
+from tests.support.clients import local_client
+from tests.support.reliability_report import record
+from tests.support.session_clients import create_session, join
+from tests.support.stack_state import listener_count, listener_rows
+from tests.support.waiting import wait_until
+from tests.support.websocket_client import Client, HandshakeRefused
 
 LANGUAGES = ("es", "fr", "de", "ja", "pt")
 CHURN_CYCLES = int(os.environ.get("RACES_CHURN_CYCLES", "10000"))
 
 
-def listener_count(dynamodb: Any, tables: dict[str, str], session_id: str) -> int:
-    return stack_state.listener_count(dynamodb, tables["sessions"], session_id)
-
-
-def listener_rows(dynamodb: Any, tables: dict[str, str], session_id: str) -> int:
-    return len(stack_state.listener_rows(dynamodb, tables["connections"], session_id))
+def row_count(dynamodb: Any, tables: dict[str, str], session_id: str) -> int:
+    """How many listener rows the session has: what its listenerCount must equal."""
+    return len(listener_rows(dynamodb, tables, session_id))
 
 
 def connect_with_retry(stack: dict[str, Any], **query: str) -> Client:
@@ -68,19 +67,17 @@ def test_1000_concurrent_joins_to_a_session_capped_at_500_admit_exactly_500(stac
         with ThreadPoolExecutor(max_workers=64) as pool:
             list(pool.map(attempt, range(1000)))
         assert outcomes == Counter({200: 500, 503: 500})
-        assert listener_count(dynamodb, tables, session_id) == 500 == listener_rows(dynamodb, tables, session_id)
+        assert listener_count(dynamodb, tables, session_id) == 500 == row_count(dynamodb, tables, session_id)
         record("races", "concurrent joins at the cap", attempts=1000, admitted=outcomes[200], refused=outcomes[503])
     finally:
         for client in admitted:
             client.close()
         speaker.close()
-    eventually(
-        lambda: listener_count(dynamodb, tables, session_id) == 0 == listener_rows(dynamodb, tables, session_id), 60
-    )
+    wait_until(lambda: listener_count(dynamodb, tables, session_id) == 0 == row_count(dynamodb, tables, session_id), 60)
 
 
 def test_100_concurrent_creations_by_one_user_against_a_limit_of_50_create_exactly_50(stack, dynamodb, tables):
-    token = cli.speaker_token(stack, "races-creator")
+    token = stage_tokens.speaker_token(stack, "races-creator")
     created: list[Client] = []
     refusals: Counter[str] = Counter()
     lock = threading.Lock()
@@ -108,7 +105,7 @@ def test_100_concurrent_creations_by_one_user_against_a_limit_of_50_create_exact
 def test_10000_join_leave_cycles_across_20_sessions_leave_exact_counts(stack, speaker_token, dynamodb, tables):
     speakers, session_ids = [], []
     for _ in range(20):
-        speaker, created = create_session(stack, cli.speaker_token(stack, f"races-churn-{len(speakers)}"))
+        speaker, created = create_session(stack, stage_tokens.speaker_token(stack, f"races-churn-{len(speakers)}"))
         speakers.append(speaker)
         session_ids.append(created["sessionId"])
     rng = random.Random(7)
@@ -147,13 +144,12 @@ def test_10000_join_leave_cycles_across_20_sessions_leave_exact_counts(stack, sp
 
         def mismatches() -> list[tuple[int, int, int]]:
             found = [
-                (listener_count(dynamodb, tables, s), listener_rows(dynamodb, tables, s), expected[s])
-                for s in session_ids
+                (listener_count(dynamodb, tables, s), row_count(dynamodb, tables, s), expected[s]) for s in session_ids
             ]
             return [f for f in found if not f[0] == f[1] == f[2]]
 
         try:
-            eventually(lambda: not mismatches(), 120, 0.5)
+            wait_until(lambda: not mismatches(), 120, 0.5)
         except AssertionError:
             raise AssertionError(f"(count, rows, live) per drifted session: {mismatches()}") from None
         record(
@@ -174,26 +170,15 @@ def test_10000_join_leave_cycles_across_20_sessions_leave_exact_counts(stack, sp
 
 def test_repeated_disconnect_deliveries_change_state_once(stack, speaker_token, dynamodb, tables):
     """API Gateway may deliver `$disconnect` more than once: the second delivery changes nothing."""
-    import boto3
-
     speaker, created = create_session(stack, speaker_token)
     session_id = created["sessionId"]
-    listeners = [
-        Client.connect(stack["websocketUrl"], action="joinSession", sessionId=session_id, targetLanguage="es")
-        for _ in range(3)
-    ]
+    listeners = [join(stack, session_id, "es") for _ in range(3)]
     [row] = [
         i
         for i in dynamodb.scan(TableName=tables["connections"], ConsistentRead=True)["Items"]
         if i.get("sessionId", {}).get("S") == session_id and i.get("role", {}).get("S") == "listener"
     ][:1]
-    lambda_client = boto3.client(
-        "lambda",
-        endpoint_url=stack["lambdaEndpoint"],
-        region_name=stack["region"],
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    lambda_client = local_client(stack, "lambda")
     event = {
         "requestContext": {
             "routeKey": "$disconnect",
@@ -217,7 +202,7 @@ def test_repeated_disconnect_deliveries_change_state_once(stack, speaker_token, 
     try:
         for _ in range(3):
             lambda_client.invoke(FunctionName=f"session-disconnect-handler-{stack['env']}", Payload=json.dumps(event))
-        assert listener_count(dynamodb, tables, session_id) == 2 == listener_rows(dynamodb, tables, session_id)
+        assert listener_count(dynamodb, tables, session_id) == 2 == row_count(dynamodb, tables, session_id)
         record("races", "repeated $disconnect deliveries", deliveries=3, decrements=1)
     finally:
         for client in listeners:
@@ -226,7 +211,7 @@ def test_repeated_disconnect_deliveries_change_state_once(stack, speaker_token, 
 
 
 def test_the_speaker_refreshing_while_listeners_churn_keeps_session_and_counts(stack, dynamodb, tables):
-    token = cli.speaker_token(stack, "races-refreshing-speaker")
+    token = stage_tokens.speaker_token(stack, "races-refreshing-speaker")
     speaker, created = create_session(stack, token)
     session_id = created["sessionId"]
     kept: list[Client] = []
@@ -265,8 +250,8 @@ def test_the_speaker_refreshing_while_listeners_churn_keeps_session_and_counts(s
         )["Item"]
         assert item["isActive"]["BOOL"] is True and "speakerDisconnectedAt" not in item
         assert len(kept) == 32
-        eventually(
-            lambda: listener_count(dynamodb, tables, session_id) == 32 == listener_rows(dynamodb, tables, session_id),
+        wait_until(
+            lambda: listener_count(dynamodb, tables, session_id) == 32 == row_count(dynamodb, tables, session_id),
             60,
         )
         record(

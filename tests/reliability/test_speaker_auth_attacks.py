@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from local_stack import cli
-from tests.e2e.client import Client, HandshakeRefused
-from tests.e2e.test_session_flows import eventually
+from stage_access import tokens as stage_tokens
 from tests.support import tokens
+from tests.support.waiting import wait_until
+from tests.support.websocket_client import Client, HandshakeRefused
 
 CREATE = {"action": "createSession", "sourceLanguage": "en", "qualityTier": "standard"}
 NOW = int(time.time())
@@ -33,7 +33,9 @@ ATTACKS: dict[str, Callable[[dict[str, Any]], str]] = {
     "wrong-audience": lambda s: tokens.signed_by_pool(s, aud="another-app-client"),
     "access-token-not-id-token": lambda s: tokens.access_token(s, "attacks-access-token-user"),
     "forged-access-token-use": lambda s: tokens.signed_by_pool(s, token_use="access"),
-    "tampered-payload": lambda s: tokens.tampered(cli.speaker_token(s, "attacks-honest-user"), sub="someone-else"),
+    "tampered-payload": lambda s: tokens.tampered(
+        stage_tokens.speaker_token(s, "attacks-honest-user"), sub="someone-else"
+    ),
     "oversized": lambda s: tokens.signed_by_pool(s, padding="x" * 6_500),
     "missing-sub": lambda s: tokens.signed_by_pool(s, sub=None),
     "garbage": lambda s: "not.a.jwt",
@@ -71,14 +73,14 @@ def test_a_request_over_api_gateways_10_kb_quota_is_refused_without_echo(stack, 
 
 
 def test_a_token_in_the_header_and_a_different_one_in_the_query_is_refused(stack):
-    header_token = cli.speaker_token(stack, "attacks-header-user")
-    query_token = cli.speaker_token(stack, "attacks-query-user")
+    header_token = stage_tokens.speaker_token(stack, "attacks-header-user")
+    query_token = stage_tokens.speaker_token(stack, "attacks-query-user")
     refused = _refused(stack, {"Authorization": f"Bearer {header_token}"}, **CREATE, token=query_token)
     assert refused.status == 401
 
 
 def test_the_same_token_in_header_and_query_or_the_header_alone_is_accepted(stack):
-    token = cli.speaker_token(stack, "attacks-header-only")
+    token = stage_tokens.speaker_token(stack, "attacks-header-only")
     for query in ({**CREATE, "token": token}, CREATE):
         with Client.connect(stack["websocketUrl"], header={"Authorization": f"Bearer {token}"}, **query) as speaker:
             assert speaker.receive_type("sessionCreated", timeout=15)["sessionId"]
@@ -88,7 +90,7 @@ def test_rotated_keys_are_fetched_and_the_previous_key_still_verifies(stack):
     """Cognito publishes the current and the previous key; the authorizer refetches on a new kid."""
     import psutil
 
-    before_rotation = cli.speaker_token(stack, "attacks-rotation-user")
+    before_rotation = stage_tokens.speaker_token(stack, "attacks-rotation-user")
     keys_file = stack["cognito"]["signingKeysFile"]
     [cognito] = [p for p in psutil.process_iter(["cmdline"]) if keys_file in " ".join(p.info["cmdline"] or [])]
     old_kids = tokens.published_kids(stack)
@@ -98,9 +100,9 @@ def test_rotated_keys_are_fetched_and_the_previous_key_still_verifies(stack):
         time.sleep(0.1)
     new_kids = tokens.published_kids(stack)
     assert new_kids != old_kids and old_kids[-1] in new_kids
-    after_rotation = cli.speaker_token(stack, "attacks-rotation-user")
+    after_rotation = stage_tokens.speaker_token(stack, "attacks-rotation-user")
     # The authorizer refetches the JWKS for the new kid after its refetch cooldown (5 s) at most.
-    speaker = eventually(lambda: _created(stack, after_rotation), 15, 0.5)
+    speaker = wait_until(lambda: _created(stack, after_rotation), 15, 0.5)
     speaker.close()
     with Client.connect(stack["websocketUrl"], **CREATE, token=before_rotation) as previous:
         assert previous.receive_type("sessionCreated", timeout=15)["sessionId"]

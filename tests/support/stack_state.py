@@ -1,7 +1,9 @@
-"""Reading a running stack's state in tests: its processes, and the counts and rows the service keeps."""
+"""Reading a running stack's state in tests: its processes, its tables, and the counts and rows
+the service keeps in them."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -14,16 +16,37 @@ def stack_process(stack: dict[str, Any], marker: str) -> psutil.Process:
     return found
 
 
-def listener_count(dynamodb: Any, sessions_table: str, session_id: str) -> int:
-    item = dynamodb.get_item(TableName=sessions_table, Key={"sessionId": {"S": session_id}}, ConsistentRead=True)
-    return int(item["Item"]["listenerCount"]["N"])
+def recorded_events_file(stack: dict[str, Any]) -> Path:
+    """Where a stack started with `record_events` (tests/support/stacks.py) writes the gateway's events."""
+    return Path(stack["logDir"]).parent / "events.jsonl"
 
 
-def listener_rows(dynamodb: Any, connections_table: str, session_id: str) -> list[dict[str, Any]]:
+def table_names(env: str) -> dict[str, str]:
+    """The service's tables on a stage, by the role tests know them under."""
+    return {
+        "sessions": f"Sessions-{env}",
+        "connections": f"Connections-{env}",
+        "rate_limits": f"RateLimits-{env}",
+    }
+
+
+def session_item(dynamodb: Any, tables: dict[str, str], session_id: str) -> dict[str, Any]:
+    """The session's row (consistent read); empty when there is none."""
+    item: dict[str, Any] = dynamodb.get_item(
+        TableName=tables["sessions"], Key={"sessionId": {"S": session_id}}, ConsistentRead=True
+    ).get("Item", {})
+    return item
+
+
+def listener_count(dynamodb: Any, tables: dict[str, str], session_id: str) -> int:
+    return int(session_item(dynamodb, tables, session_id)["listenerCount"]["N"])
+
+
+def listener_rows(dynamodb: Any, tables: dict[str, str], session_id: str) -> list[dict[str, Any]]:
     """The session's listener rows, through the language index (every page)."""
     rows: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {
-        "TableName": connections_table,
+        "TableName": tables["connections"],
         "IndexName": "sessionId-targetLanguage-index",
         "KeyConditionExpression": "sessionId = :s",
         "ExpressionAttributeValues": {":s": {"S": session_id}},

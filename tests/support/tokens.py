@@ -109,10 +109,9 @@ def from_another_pool(stack: dict[str, Any]) -> str:
 
 
 def access_token(stack: dict[str, Any], user: str) -> str:
-    from local_stack import cli
-    from local_stack.cognito.models import DEV_PASSWORD
+    from stage_access.tokens import DEV_PASSWORD, speaker_token
 
-    cli.speaker_token(stack, user)  # creates the user
+    speaker_token(stack, user)  # creates the user
     result = _cognito(stack).initiate_auth(
         ClientId=stack["cognito"]["clientId"],
         AuthFlow="USER_PASSWORD_AUTH",

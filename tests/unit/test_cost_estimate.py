@@ -6,27 +6,25 @@ A small hand-made template stands in for the stack: synthesizing the real one ta
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cost.estimate import (
-    PRICES_PATH,
-    LineItem,
-    Profile,
-    Report,
-    estimate,
-    load_prices,
-    model_usage,
-    read_resources,
-)
+from cost.estimate import Report, estimate
+from cost.line_items import LineItem
+from cost.prices import PRICES_PATH, load_prices
+from cost.resources import FUNCTION_PREFIXES, read_resources
+from cost.usage import Profile, model_usage
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = REPO_ROOT / "infrastructure" / "cost" / "estimate.py"
 VENV_PYTHON = REPO_ROOT / ".venv" / "bin" / "python"
 PYTHON = str(VENV_PYTHON) if VENV_PYTHON.exists() else sys.executable
+# `make cost` runs the estimator as a module, with these on its path.
+CLI = [PYTHON, "-m", "cost"]
+CLI_ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(str(REPO_ROOT / p) for p in ("infrastructure", "services", "."))}
 
 
 def _function(name: str, memory: int = 128, arch: str = "arm64") -> dict[str, Any]:
@@ -217,8 +215,9 @@ def test_the_cli_prints_a_table_with_a_total(tmp_path):
     template = tmp_path / "SessionManagement-dev.template.json"
     template.write_text(json.dumps(make_template()))
     result = subprocess.run(
-        [PYTHON, str(SCRIPT), "--template", str(template), "--listeners-per-session", "50"],
+        [*CLI, "--template", str(template), "--listeners-per-session", "50"],
         cwd=REPO_ROOT,
+        env=CLI_ENV,
         capture_output=True,
         text=True,
         timeout=60,
@@ -233,8 +232,9 @@ def test_the_cli_json_is_machine_readable(tmp_path):
     template = tmp_path / "t.json"
     template.write_text(json.dumps(make_template()))
     result = subprocess.run(
-        [PYTHON, str(SCRIPT), "--template", str(template), "--json"],
+        [*CLI, "--template", str(template), "--json"],
         cwd=REPO_ROOT,
+        env=CLI_ENV,
         capture_output=True,
         text=True,
         timeout=60,
@@ -247,12 +247,19 @@ def test_the_cli_json_is_machine_readable(tmp_path):
 
 def test_the_cli_explains_a_missing_template(tmp_path):
     result = subprocess.run(
-        [PYTHON, str(SCRIPT), "--template", str(tmp_path / "absent.json")],
+        [*CLI, "--template", str(tmp_path / "absent.json")],
         check=False,
         cwd=REPO_ROOT,
+        env=CLI_ENV,
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert result.returncode == 2
     assert "not found" in result.stderr
+
+
+def test_the_function_prefixes_are_the_function_specs_names():
+    from session_infrastructure.functions import function_specs  # imports aws_cdk: only this test pays for it
+
+    assert sorted(FUNCTION_PREFIXES.values()) == sorted(spec.name.removesuffix("dev") for spec in function_specs("dev"))

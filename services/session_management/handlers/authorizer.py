@@ -16,7 +16,8 @@ from session_management.aws import cognito_endpoint
 from session_management.config import load_settings
 from session_management.observability import logger
 
-_JWKS_CLIENTS: dict[str, jwt.PyJWKClient] = {}
+# One JWKS client per pool URL, kept across invocations of the execution environment.
+JWKS_CLIENTS: dict[str, jwt.PyJWKClient] = {}
 # Cognito ID tokens are 1-2 KB; anything far larger is refused before it is parsed.
 MAX_TOKEN_CHARS = 8192
 # A slow JWKS endpoint must refuse speakers well inside the 10 s function timeout.
@@ -24,6 +25,8 @@ JWKS_TIMEOUT_SECONDS = 2
 # After a key rotation, tokens with the new kid are accepted within this many seconds; a flood of
 # made-up kids costs at most one JWKS fetch per period per execution environment.
 JWKS_REFETCH_COOLDOWN_SECONDS = 5
+# A key removed from the pool's JWKS is refused within this many seconds by a warm authorizer.
+JWKS_LIFESPAN_SECONDS = 300
 
 
 class Unauthorized(Exception):
@@ -31,19 +34,21 @@ class Unauthorized(Exception):
         super().__init__("Unauthorized")
 
 
-def _jwks_client() -> jwt.PyJWKClient:
+def jwks_client() -> jwt.PyJWKClient:
     settings = load_settings()
     url = f"{cognito_endpoint()}/{settings.cognito_user_pool_id}/.well-known/jwks.json"
-    if url not in _JWKS_CLIENTS:
-        # Keys are cached across invocations; an unknown kid triggers one refetch (key rotation).
-        _JWKS_CLIENTS[url] = jwt.PyJWKClient(
+    if url not in JWKS_CLIENTS:
+        # The key set is cached across invocations for JWKS_LIFESPAN_SECONDS, then fetched again, so a
+        # key removed from the pool stops being trusted; an unknown kid triggers one refetch (rotation).
+        # No per-key cache: PyJWT's never expires, and would trust a removed key until a cold start.
+        JWKS_CLIENTS[url] = jwt.PyJWKClient(
             url,
-            cache_keys=True,
-            lifespan=3600,
+            cache_keys=False,
+            lifespan=JWKS_LIFESPAN_SECONDS,
             timeout=JWKS_TIMEOUT_SECONDS,
             cooldown_duration=JWKS_REFETCH_COOLDOWN_SECONDS,
         )
-    return _JWKS_CLIENTS[url]
+    return JWKS_CLIENTS[url]
 
 
 def verify_id_token(token: str) -> dict[str, Any]:
@@ -52,7 +57,7 @@ def verify_id_token(token: str) -> dict[str, Any]:
         logger.info("token refused", extra={"reason": "oversized"})
         raise Unauthorized
     try:
-        signing_key = _jwks_client().get_signing_key_from_jwt(token)
+        signing_key = jwks_client().get_signing_key_from_jwt(token)
         claims: dict[str, Any] = jwt.decode(
             token,
             signing_key.key,

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from session_management.edge import guarded, read_message
+from session_management.edge import answer_message
 from session_management.errors import ErrorCode, ServiceError
 from session_management.observability import logger
 
 
-def _reject(event: dict[str, Any]) -> dict[str, Any]:
-    message = read_message(event)  # raises INVALID_MESSAGE for non-JSON and unknown actions
+def _reject(message: dict[str, Any]) -> dict[str, Any]:
+    # Reading the message already refused non-JSON and unknown actions; a known one is misrouted.
     raise ServiceError(ErrorCode.INVALID_MESSAGE, f"Action {message['action']!r} is not routed here")
 
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return guarded(event, lambda: _reject(event), handshake=False)
+    return answer_message(event, _reject)

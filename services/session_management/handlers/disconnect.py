@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from session_management import lifecycle
+from session_management.dependencies import dependencies
 from session_management.errors import ServiceError
 from session_management.observability import hash_id, log_unexpected, logger
 
@@ -15,7 +16,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request_context = event["requestContext"]
     connection_id = request_context["connectionId"]
     try:
-        outcome = lifecycle.disconnect(connection_id)
+        deps = dependencies()
+        outcome = lifecycle.disconnect(connection_id, deps.repositories, deps.settings, deps.listeners)
     except ServiceError as error:
         logger.warning("disconnect cleanup deferred", extra={"code": error.code.value})
         return {"statusCode": 200}

@@ -1,18 +1,20 @@
 """The HTTP session API behind API Gateway's JWT authorizer (payload format 2.0).
 
 API Gateway has verified the Cognito token before this runs; the caller is its `sub` claim.
+`/sessions/{id}` answers 404 alike for an unknown session and for someone else's, so it gives no
+existence answers and needs no share of the per-address existence bound (see abuse_limits).
 Errors use the same contract as the WebSocket routes (contracts/schemas/error.schema.json).
 """
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
 from session_management import messages, sessions_api
+from session_management.dependencies import dependencies
 from session_management.errors import ErrorCode, ServiceError
 from session_management.metrics import metrics, record_error
 from session_management.observability import log_unexpected, logger
@@ -37,33 +39,47 @@ def _user_id() -> str:
 
 def _websocket_endpoint() -> str:
     """Where broadcasts go until the speaker connects (then it is the speaker's own endpoint)."""
-    return os.environ.get("WEBSOCKET_MANAGEMENT_ENDPOINT", "")
+    return dependencies().settings.websocket_management_endpoint
 
 
 @app.post("/sessions")
 def create_session() -> HttpResponse:
-    return _json(201, sessions_api.create(app.current_event.body, _user_id(), _websocket_endpoint()))
+    deps = dependencies()
+    body = sessions_api.create(
+        app.current_event.body, _user_id(), _websocket_endpoint(), deps.repositories, deps.settings
+    )
+    return _json(201, body)
 
 
 @app.get("/sessions")
 def list_sessions() -> HttpResponse:
     query = app.current_event.query_string_parameters or {}
-    return _json(200, sessions_api.list_own(_user_id(), query.get("limit"), query.get("nextToken")))
+    deps = dependencies()
+    listing = sessions_api.list_own(
+        _user_id(), query.get("limit"), query.get("nextToken"), deps.repositories, deps.settings
+    )
+    return _json(200, listing)
 
 
 @app.get("/sessions/<session_id>")
 def get_session(session_id: str) -> HttpResponse:
-    return _json(200, sessions_api.get(session_id, _user_id()))
+    deps = dependencies()
+    return _json(200, sessions_api.get(session_id, _user_id(), deps.repositories, deps.settings))
 
 
 @app.patch("/sessions/<session_id>")
 def update_session(session_id: str) -> HttpResponse:
-    return _json(200, sessions_api.update(session_id, app.current_event.body, _user_id()))
+    deps = dependencies()
+    body = sessions_api.update(
+        session_id, app.current_event.body, _user_id(), deps.repositories, deps.settings, deps.listeners
+    )
+    return _json(200, body)
 
 
 @app.delete("/sessions/<session_id>")
 def delete_session(session_id: str) -> HttpResponse:
-    sessions_api.delete(session_id, _user_id())
+    deps = dependencies()
+    sessions_api.delete(session_id, _user_id(), deps.repositories, deps.listeners)
     return Response(status_code=204)
 
 

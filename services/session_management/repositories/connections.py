@@ -3,15 +3,19 @@ appear in the `sessionId-targetLanguage-index` GSI (speaker rows do not)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from session_management.repositories.errors import cancellation_codes, dynamodb_errors, error_code, retry_on_conflict
+from session_management import resource_names as names
+from session_management.repositories.errors import dynamodb_errors
+from session_management.repositories.pagination import all_items
+from session_management.repositories.writes import condition_held, failed_conditions, write_transaction
 
-BY_LANGUAGE_INDEX = "sessionId-targetLanguage-index"
+BY_LANGUAGE_INDEX = names.CONNECTIONS_BY_LANGUAGE_INDEX
 
 
 class Role(StrEnum):
@@ -29,6 +33,10 @@ class SessionFull(Exception):
 
 class GuardFailed(Exception):
     """The transaction's guard condition (e.g. the caller's address is blocked) did not hold."""
+
+
+class AlreadyConnected(Exception):
+    """The connection already belongs to another session, or is a speaker's: one connection, one role."""
 
 
 class NotRefreshable(Exception):
@@ -82,70 +90,67 @@ class ConnectionRepository:
         self.sessions_table = sessions_table
         self.connections_table = connections_table
 
-    def join(self, listener: Connection, max_listeners: int, guard: dict[str, Any] | None = None) -> bool:
+    def join(
+        self, listener: Connection, max_listeners: int, guards: Mapping[str, dict[str, Any]] | None = None
+    ) -> bool:
         """Admit a listener: count and row in one transaction, so concurrent joins can never pass the cap.
 
-        `guard` is an optional ConditionCheck (the caller's address is not blocked) checked in the same
+        `guards` are named ConditionChecks (the caller's address is not blocked) checked in the same
         transaction, at no extra round trip. Returns False when this connection had already joined this
         session (a repeated $connect).
         """
-        extra = [guard] if guard else []
-
-        def attempt() -> None:
-            self.client.transact_write_items(
-                TransactItems=[
-                    *extra,
-                    {
-                        "Update": {
-                            "TableName": self.sessions_table,
-                            "Key": {"sessionId": {"S": listener.session_id}},
-                            "UpdateExpression": "SET listenerCount = listenerCount + :one",
-                            "ConditionExpression": "isActive = :true AND listenerCount < :max",
-                            "ExpressionAttributeValues": {
-                                ":one": {"N": "1"},
-                                ":true": {"BOOL": True},
-                                ":max": {"N": str(max_listeners)},
-                            },
-                        }
-                    },
-                    {
-                        "Put": {
-                            "TableName": self.connections_table,
-                            "Item": listener.to_item(),
-                            "ConditionExpression": "attribute_not_exists(connectionId)",
-                        }
-                    },
-                ]
-            )
-
+        items: dict[str, dict[str, Any]] = dict(guards or {})
+        items["session"] = {
+            "Update": {
+                "TableName": self.sessions_table,
+                "Key": {"sessionId": {"S": listener.session_id}},
+                "UpdateExpression": "SET listenerCount = listenerCount + :one",
+                "ConditionExpression": "isActive = :true AND listenerCount < :max",
+                "ExpressionAttributeValues": {
+                    ":one": {"N": "1"},
+                    ":true": {"BOOL": True},
+                    ":max": {"N": str(max_listeners)},
+                },
+            }
+        }
+        items["listener"] = self._put_new(listener)
         try:
-            with dynamodb_errors():
-                retry_on_conflict(attempt)
+            write_transaction(self.client, items)
         except ClientError as exc:
-            if error_code(exc) != "TransactionCanceledException":
-                raise
-            codes = cancellation_codes(exc)[len(extra) :]
-            if extra and cancellation_codes(exc)[0] == "ConditionalCheckFailed":
+            failed = failed_conditions(exc, items)
+            if failed & set(guards or {}):
                 raise GuardFailed from exc
-            if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
-                existing = self.get(listener.connection_id)
-                if existing is not None and existing.session_id == listener.session_id:
-                    return False
-                raise
-            if codes and codes[0] == "ConditionalCheckFailed":
+            if "listener" in failed:
+                return self._rejoin(listener)
+            if "session" in failed:
                 raise self._why_refused(listener.session_id) from exc
             raise
         return True
 
-    def refresh_listener(self, previous_connection_id: str, listener: Connection) -> bool:
-        """A listener's new connection takes over: admitted even at the cap, counted while both are open.
+    def _rejoin(self, listener: Connection) -> bool:
+        """A connection that already has a row asked to join: a repeat of its own join (its language
+        now the one asked for), or a refusal when it belongs to another session or is a speaker."""
+        existing = self.get(listener.connection_id)
+        if existing is None:  # gone between the transaction and the read: its $disconnect came first
+            raise AlreadyConnected(listener.connection_id)
+        if existing.role is not Role.LISTENER or existing.session_id != listener.session_id:
+            raise AlreadyConnected(listener.connection_id)
+        if listener.target_language and existing.target_language != listener.target_language:
+            self.change_language(listener.connection_id, listener.target_language)
+        return False
 
-        The count equals live connections throughout: +1 now, and -1 when the old connection's
-        $disconnect removes the old row. Returns False for a repeat of the same refresh.
+    def refresh_listener(self, previous_connection_id: str, listener: Connection) -> bool:
+        """A listener's new connection takes over the old one's row: one transaction removes the old
+        row and puts the new one, so the count is unchanged and never passes the cap. The client then
+        closes the old connection; its `$disconnect` finds no row and changes nothing.
+
+        A connection can be taken over once: a repeated or chained refresh naming a row that is
+        gone is refused, so one client never holds more than one counted slot. Returns False for a
+        repeat of the same refresh (the new row is already there).
         """
-        items = [
-            {
-                "ConditionCheck": {
+        items = {
+            "previous": {
+                "Delete": {
                     "TableName": self.connections_table,
                     "Key": {"connectionId": {"S": previous_connection_id}},
                     "ConditionExpression": "sessionId = :s AND targetLanguage = :l AND #role = :listener",
@@ -157,74 +162,89 @@ class ConnectionRepository:
                     },
                 }
             },
-            {
-                "Update": {
+            "session": {
+                "ConditionCheck": {
                     "TableName": self.sessions_table,
                     "Key": {"sessionId": {"S": listener.session_id}},
-                    "UpdateExpression": "SET listenerCount = listenerCount + :one",
                     "ConditionExpression": "isActive = :true",
-                    "ExpressionAttributeValues": {":one": {"N": "1"}, ":true": {"BOOL": True}},
+                    "ExpressionAttributeValues": {":true": {"BOOL": True}},
                 }
             },
-            {
-                "Put": {
-                    "TableName": self.connections_table,
-                    "Item": listener.to_item(),
-                    "ConditionExpression": "attribute_not_exists(connectionId)",
-                }
-            },
-        ]
+            "listener": self._put_new(listener),
+        }
+        if previous_connection_id == listener.connection_id:
+            raise NotRefreshable(previous_connection_id)  # a connection cannot take over itself
         try:
-            with dynamodb_errors():
-                retry_on_conflict(lambda: self.client.transact_write_items(TransactItems=items))
+            write_transaction(self.client, items)
         except ClientError as exc:
-            if error_code(exc) != "TransactionCanceledException":
-                raise
-            codes = cancellation_codes(exc)
-            if codes[2:3] == ["ConditionalCheckFailed"]:
-                return False
-            if codes[:1] == ["ConditionalCheckFailed"]:
+            failed = failed_conditions(exc, items)
+            if "listener" in failed:
+                existing = self.get(listener.connection_id)
+                if existing is not None and existing.session_id == listener.session_id:
+                    return False
+                raise AlreadyConnected(listener.connection_id) from exc
+            if "previous" in failed:
                 raise NotRefreshable(previous_connection_id) from exc
-            if codes[1:2] == ["ConditionalCheckFailed"]:
+            if "session" in failed:
                 raise SessionNotFound(listener.session_id) from exc
             raise
         return True
 
+    def _put_new(self, connection: Connection) -> dict[str, Any]:
+        return {
+            "Put": {
+                "TableName": self.connections_table,
+                "Item": connection.to_item(),
+                "ConditionExpression": "attribute_not_exists(connectionId)",
+            }
+        }
+
     def change_language(self, connection_id: str, language: str) -> bool:
         """Move a listener's row to another language partition of the index (one item update)."""
-        try:
-            with dynamodb_errors():
-                self.client.update_item(
-                    TableName=self.connections_table,
-                    Key={"connectionId": {"S": connection_id}},
-                    UpdateExpression="SET targetLanguage = :l",
-                    ConditionExpression="#role = :listener",
-                    ExpressionAttributeNames={"#role": "role"},
-                    ExpressionAttributeValues={":l": {"S": language}, ":listener": {"S": Role.LISTENER.value}},
-                )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return condition_held(
+            lambda: self.client.update_item(
+                TableName=self.connections_table,
+                Key={"connectionId": {"S": connection_id}},
+                UpdateExpression="SET targetLanguage = :l",
+                ConditionExpression="#role = :listener",
+                ExpressionAttributeNames={"#role": "role"},
+                ExpressionAttributeValues={":l": {"S": language}, ":listener": {"S": Role.LISTENER.value}},
+            )
+        )
 
     def mark_notified(self, connection_id: str, attribute: str, at_ms: int) -> bool:
         """Record that a refresh notice or warning went out, once (the periodic job runs every minute)."""
-        try:
-            with dynamodb_errors():
-                self.client.update_item(
-                    TableName=self.connections_table,
-                    Key={"connectionId": {"S": connection_id}},
-                    UpdateExpression="SET #attribute = :at",
-                    ConditionExpression="attribute_exists(connectionId) AND attribute_not_exists(#attribute)",
-                    ExpressionAttributeNames={"#attribute": attribute},
-                    ExpressionAttributeValues={":at": {"N": str(at_ms)}},
-                )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return condition_held(
+            lambda: self.client.update_item(
+                TableName=self.connections_table,
+                Key={"connectionId": {"S": connection_id}},
+                UpdateExpression="SET #attribute = :at",
+                ConditionExpression="attribute_exists(connectionId) AND attribute_not_exists(#attribute)",
+                ExpressionAttributeNames={"#attribute": attribute},
+                ExpressionAttributeValues={":at": {"N": str(at_ms)}},
+            )
+        )
+
+    def claim_delivery(self, connection_id: str, message_type: str, now_ms: int, lease_ms: int) -> bool:
+        """Take the one delivery of `message_type` to this connection: refused when it was delivered,
+        when another attempt holds an unexpired lease (Lambda may deliver an asynchronous event
+        twice, at once), or when the connection is gone. A retry of a crashed attempt comes a
+        minute later, after its lease ran out, and may take over."""
+        return condition_held(
+            lambda: self.client.update_item(
+                TableName=self.connections_table,
+                Key={"connectionId": {"S": connection_id}},
+                UpdateExpression="SET #lease = :until",
+                ConditionExpression="attribute_exists(connectionId) AND attribute_not_exists(#delivered) "
+                "AND (attribute_not_exists(#lease) OR #lease < :now)",
+                ExpressionAttributeNames={"#lease": f"{message_type}LeaseUntil", "#delivered": f"{message_type}At"},
+                ExpressionAttributeValues={":until": {"N": str(now_ms + lease_ms)}, ":now": {"N": str(now_ms)}},
+            )
+        )
+
+    def mark_delivered(self, connection_id: str, message_type: str, at_ms: int) -> bool:
+        """Record the delivery claimed above, so no duplicate or retry of its event posts it again."""
+        return self.mark_notified(connection_id, f"{message_type}At", at_ms)
 
     def listeners(self, session_id: str) -> list[Connection]:
         """Every listener of a session (all languages), from the index."""
@@ -234,26 +254,16 @@ class ConnectionRepository:
 
     def all(self) -> list[Connection]:
         """Every connection row (the reconcile job's worklist)."""
-        rows: list[Connection] = []
-        kwargs: dict[str, Any] = {"TableName": self.connections_table}
         with dynamodb_errors():
-            while True:
-                page = self.client.scan(**kwargs)
-                rows.extend(Connection.from_item(item) for item in page.get("Items", []))
-                if "LastEvaluatedKey" not in page:
-                    return rows
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            items = all_items(self.client.scan, TableName=self.connections_table)
+            return [Connection.from_item(item) for item in items]
 
     def _query(self, condition: dict[str, Any]) -> list[Connection]:
-        rows: list[Connection] = []
-        kwargs: dict[str, Any] = {"TableName": self.connections_table, "IndexName": BY_LANGUAGE_INDEX, **condition}
         with dynamodb_errors():
-            while True:
-                page = self.client.query(**kwargs)
-                rows.extend(Connection.from_item(item) for item in page.get("Items", []))
-                if "LastEvaluatedKey" not in page:
-                    return rows
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            items = all_items(
+                self.client.query, TableName=self.connections_table, IndexName=BY_LANGUAGE_INDEX, **condition
+            )
+            return [Connection.from_item(item) for item in items]
 
     def _why_refused(self, session_id: str) -> Exception:
         with dynamodb_errors():
@@ -276,39 +286,31 @@ class ConnectionRepository:
 
     def leave(self, listener: Connection) -> bool:
         """Remove a listener's row and decrement the count together; a repeat finds no row and does nothing."""
-
-        def attempt() -> None:
-            self.client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Delete": {
-                            "TableName": self.connections_table,
-                            "Key": {"connectionId": {"S": listener.connection_id}},
-                            "ConditionExpression": "attribute_exists(connectionId)",
-                        }
-                    },
-                    {
-                        "Update": {
-                            "TableName": self.sessions_table,
-                            "Key": {"sessionId": {"S": listener.session_id}},
-                            "UpdateExpression": "SET listenerCount = listenerCount - :one",
-                            "ConditionExpression": "listenerCount > :zero",
-                            "ExpressionAttributeValues": {":one": {"N": "1"}, ":zero": {"N": "0"}},
-                        }
-                    },
-                ]
-            )
-
+        items = {
+            "listener": {
+                "Delete": {
+                    "TableName": self.connections_table,
+                    "Key": {"connectionId": {"S": listener.connection_id}},
+                    "ConditionExpression": "attribute_exists(connectionId)",
+                }
+            },
+            "session": {
+                "Update": {
+                    "TableName": self.sessions_table,
+                    "Key": {"sessionId": {"S": listener.session_id}},
+                    "UpdateExpression": "SET listenerCount = listenerCount - :one",
+                    "ConditionExpression": "listenerCount > :zero",
+                    "ExpressionAttributeValues": {":one": {"N": "1"}, ":zero": {"N": "0"}},
+                }
+            },
+        }
         try:
-            with dynamodb_errors():
-                retry_on_conflict(attempt)
+            write_transaction(self.client, items)
         except ClientError as exc:
-            if error_code(exc) != "TransactionCanceledException":
-                raise
-            codes = cancellation_codes(exc)
-            if codes and codes[0] == "ConditionalCheckFailed":
+            failed = failed_conditions(exc, items)
+            if "listener" in failed:
                 return False
-            if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+            if "session" in failed:
                 # The count is already 0 (or the session is gone): remove the row alone, never go negative.
                 self.delete(listener.connection_id)
                 return True

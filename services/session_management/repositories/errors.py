@@ -64,7 +64,8 @@ def dynamodb_errors() -> Iterator[None]:
 
 def retry_on_conflict(operation: Callable[[], T], attempts: int = 10) -> T:
     """Transactions on a hot item (a session's listener count) conflict under concurrent joins;
-    DynamoDB asks callers to retry those with jittered backoff."""
+    DynamoDB asks callers to retry those with jittered backoff. Still conflicted after `attempts`
+    tries (a storm of joins on one session), the caller gets a retryable SERVICE_UNAVAILABLE."""
     for attempt in range(attempts):
         try:
             return operation()
@@ -72,7 +73,12 @@ def retry_on_conflict(operation: Callable[[], T], attempts: int = 10) -> T:
             conflicted = error_code(exc) == "TransactionConflictException" or (
                 error_code(exc) == "TransactionCanceledException" and "TransactionConflict" in cancellation_codes(exc)
             )
-            if not conflicted or attempt == attempts - 1:
+            if not conflicted:
                 raise
+            if attempt == attempts - 1:  # still contended: the client retries later, it is not our bug
+                logger.warning("transaction conflicts persisted", extra={"attempts": attempts})
+                raise ServiceError(
+                    ErrorCode.SERVICE_UNAVAILABLE, "The session is busy; retry shortly", retry_after=1
+                ) from exc
             time.sleep(random.uniform(0, min(0.2, 0.01 * 2**attempt)))  # noqa: S311 - jitter, not security
     raise AssertionError("unreachable")

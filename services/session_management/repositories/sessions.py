@@ -12,10 +12,20 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from session_management.repositories.errors import cancellation_codes, dynamodb_errors, error_code, retry_on_conflict
+from session_management import resource_names as names
+from session_management.repositories.connections import Connection
+from session_management.repositories.errors import dynamodb_errors
+from session_management.repositories.pagination import all_items
+from session_management.repositories.writes import condition_held, failed_conditions, write_transaction
 
 ACTIVE_SESSIONS_KEY = "activeSessions"
-SESSIONS_BY_SPEAKER_INDEX = "speakerUserId-createdAt-index"
+
+
+def speaker_active_sessions_key(user_id: str) -> str:
+    return f"{ACTIVE_SESSIONS_KEY}#user:{user_id}"
+
+
+SESSIONS_BY_SPEAKER_INDEX = names.SESSIONS_BY_SPEAKER_INDEX
 
 
 class SessionIdTaken(Exception):
@@ -24,6 +34,10 @@ class SessionIdTaken(Exception):
 
 class ConnectionAlreadyRegistered(Exception):
     """A repeated $connect for a connection that already created its session."""
+
+
+class TooManyActiveSessionsForSpeaker(Exception):
+    """The speaker already holds maxActiveSessionsPerSpeaker active sessions."""
 
 
 class TooManyActiveSessions(Exception):
@@ -129,10 +143,12 @@ class SessionRepository:
         self.connections_table = connections_table
         self.rate_limits_table = rate_limits_table
 
-    def _active_counter(self, delta: int, max_active: int | None = None) -> dict[str, Any]:
+    def _active_counter(
+        self, delta: int, max_active: int | None = None, key: str = ACTIVE_SESSIONS_KEY
+    ) -> dict[str, Any]:
         update: dict[str, Any] = {
             "TableName": self.rate_limits_table,
-            "Key": {"identifier": {"S": ACTIVE_SESSIONS_KEY}},
+            "Key": {"identifier": {"S": key}},
             "UpdateExpression": "ADD #count :delta",
             "ExpressionAttributeNames": {"#count": "count"},
             "ExpressionAttributeValues": {":delta": {"N": str(delta)}},
@@ -145,42 +161,49 @@ class SessionRepository:
             update["ExpressionAttributeValues"][":zero"] = {"N": "0"}
         return {"Update": update}
 
-    def create(self, session: Session, speaker_row: dict[str, Any] | None, max_active: int) -> None:
-        """Session, speaker row and the active-session count in one transaction. Without a speaker
-        row (created over HTTP) the session waits for its speaker to connect."""
-        session_put = {
-            "Put": {
-                "TableName": self.sessions_table,
-                "Item": session.to_item(),
-                "ConditionExpression": "attribute_not_exists(sessionId)",
-            }
-        }
-        speaker_put = (
-            {
+    def create(
+        self, session: Session, speaker: Connection | None, max_active: int, max_per_speaker: int | None = None
+    ) -> None:
+        """Session, speaker row and the active-session counts (all sessions, and the speaker's own) in
+        one transaction. Without a speaker (created over HTTP) the session waits for its speaker."""
+        items: dict[str, dict[str, Any]] = {
+            "session": {
                 "Put": {
-                    "TableName": self.connections_table,
-                    "Item": speaker_row,
-                    "ConditionExpression": "attribute_not_exists(connectionId)",
+                    "TableName": self.sessions_table,
+                    "Item": session.to_item(),
+                    "ConditionExpression": "attribute_not_exists(sessionId)",
                 }
             }
-            if speaker_row is not None
-            else None
-        )
-        items = [session_put, *([speaker_put] if speaker_put else []), self._active_counter(+1, max_active)]
+        }
+        if speaker is not None:
+            items["speaker"] = self._put_connection(speaker)
+        items["active_count"] = self._active_counter(+1, max_active)
+        if max_per_speaker is not None:
+            items["speaker_active_count"] = self._active_counter(
+                +1, max_per_speaker, speaker_active_sessions_key(session.speaker_user_id)
+            )
         try:
-            with dynamodb_errors():
-                retry_on_conflict(lambda: self.client.transact_write_items(TransactItems=items))
+            write_transaction(self.client, items)
         except ClientError as exc:
-            if error_code(exc) != "TransactionCanceledException":
-                raise
-            codes = cancellation_codes(exc)
-            if speaker_put is not None and codes[1:2] == ["ConditionalCheckFailed"]:
+            failed = failed_conditions(exc, items)
+            if "speaker" in failed:
                 raise ConnectionAlreadyRegistered from exc
-            if codes[:1] == ["ConditionalCheckFailed"]:
+            if "session" in failed:
                 raise SessionIdTaken from exc
-            if codes[-1:] == ["ConditionalCheckFailed"]:
+            if "active_count" in failed:
                 raise TooManyActiveSessions from exc
+            if "speaker_active_count" in failed:
+                raise TooManyActiveSessionsForSpeaker from exc
             raise
+
+    def _put_connection(self, connection: Connection) -> dict[str, Any]:
+        return {
+            "Put": {
+                "TableName": self.connections_table,
+                "Item": connection.to_item(),
+                "ConditionExpression": "attribute_not_exists(connectionId)",
+            }
+        }
 
     def get(self, session_id: str) -> Session | None:
         with dynamodb_errors():
@@ -191,24 +214,24 @@ class SessionRepository:
 
     def active(self) -> list[Session]:
         """Every active session (the periodic job's worklist; at most maxActiveSessions of them)."""
-        sessions: list[Session] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self.sessions_table,
-            "FilterExpression": "isActive = :true",
-            "ExpressionAttributeValues": {":true": {"BOOL": True}},
-        }
         with dynamodb_errors():
-            while True:
-                page = self.client.scan(**kwargs)
-                sessions.extend(Session.from_item(item) for item in page.get("Items", []))
-                if "LastEvaluatedKey" not in page:
-                    return sessions
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            items = all_items(
+                self.client.scan,
+                TableName=self.sessions_table,
+                FilterExpression="isActive = :true",
+                ExpressionAttributeValues={":true": {"BOOL": True}},
+                ConsistentRead=True,
+            )
+            return [Session.from_item(item) for item in items]
 
-    def end(self, session_id: str, speaker_connection_id: str, reason: str, ended_at_ms: int) -> bool:
-        """End the session if this connection is still its speaker; False if it was not (or already ended)."""
-        items = [
-            {
+    def end(
+        self, session_id: str, speaker_connection_id: str, reason: str, ended_at_ms: int, speaker_user_id: str = ""
+    ) -> bool:
+        """End the session if this connection is still its speaker; False if it was not (or already
+        ended). Its slots (all sessions', and its speaker's) are released in the same transaction,
+        so each is released exactly once."""
+        items = {
+            "session": {
                 "Update": {
                     "TableName": self.sessions_table,
                     "Key": {"sessionId": {"S": session_id}},
@@ -223,23 +246,48 @@ class SessionRepository:
                     },
                 }
             },
-            self._active_counter(-1),
-        ]
+            "active_count": self._active_counter(-1),
+        }
+        if speaker_user_id:
+            items["speaker_active_count"] = self._active_counter(-1, key=speaker_active_sessions_key(speaker_user_id))
         try:
-            with dynamodb_errors():
-                retry_on_conflict(lambda: self.client.transact_write_items(TransactItems=items))
+            write_transaction(self.client, items)
         except ClientError as exc:
-            if error_code(exc) != "TransactionCanceledException":
-                raise
-            codes = cancellation_codes(exc)
-            if codes[:1] == ["ConditionalCheckFailed"]:
+            failed = failed_conditions(exc, items)
+            if "session" in failed:
                 return False
-            if codes[1:2] == ["ConditionalCheckFailed"]:  # counter already at 0: end the session alone
-                with dynamodb_errors():
-                    self.client.update_item(**items[0]["Update"])
+            if failed & {"active_count", "speaker_active_count"}:  # a counter already at 0: never below it
+                kept = {name: item for name, item in items.items() if name not in failed}
+                write_transaction(self.client, kept)
                 return True
             raise
         return True
+
+    def active_sessions_counted(self) -> int:
+        """The active-session counter as it stands (what creation checks against maxActiveSessions)."""
+        with dynamodb_errors():
+            item = self.client.get_item(
+                TableName=self.rate_limits_table, Key={"identifier": {"S": ACTIVE_SESSIONS_KEY}}, ConsistentRead=True
+            ).get("Item")
+        return int(item["count"]["N"]) if item and "count" in item else 0
+
+    def correct_active_sessions(self, observed: int, actual: int) -> bool:
+        """Set the counter to the number of sessions really active, if nobody moved it since it read
+        `observed` (the periodic job's repair of a slot that leaked)."""
+        return condition_held(
+            lambda: self.client.update_item(
+                TableName=self.rate_limits_table,
+                Key={"identifier": {"S": ACTIVE_SESSIONS_KEY}},
+                UpdateExpression="SET #count = :actual",
+                ConditionExpression="(attribute_not_exists(#count) AND :observed = :zero) OR #count = :observed",
+                ExpressionAttributeNames={"#count": "count"},
+                ExpressionAttributeValues={
+                    ":actual": {"N": str(actual)},
+                    ":observed": {"N": str(observed)},
+                    ":zero": {"N": "0"},
+                },
+            )
+        )
 
     def mark_speaker_disconnected(self, session_id: str, speaker_connection_id: str, at_ms: int) -> bool:
         """Start the reconnect grace window; only the current speaker connection can start it."""
@@ -250,13 +298,12 @@ class SessionRepository:
             {":at": {"N": str(at_ms)}, ":connection": {"S": speaker_connection_id}, ":true": {"BOOL": True}},
         )
 
-    def swap_speaker(self, session_id: str, user_id: str, speaker_row: dict[str, Any], endpoint: str) -> Session:
+    def swap_speaker(self, session_id: str, user_id: str, speaker: Connection, endpoint: str) -> Session:
         """Make a new connection of the same user the session's speaker, atomically with its row.
         Broadcasts go out where the speaker is connected (a session created over HTTP has no
         endpoint until then)."""
-        new_connection = speaker_row["connectionId"]["S"]
-        items = [
-            {
+        items = {
+            "session": {
                 "Update": {
                     "TableName": self.sessions_table,
                     "Key": {"sessionId": {"S": session_id}},
@@ -264,31 +311,22 @@ class SessionRepository:
                     "REMOVE speakerDisconnectedAt",
                     "ConditionExpression": "speakerUserId = :user AND isActive = :true",
                     "ExpressionAttributeValues": {
-                        ":new": {"S": new_connection},
+                        ":new": {"S": speaker.connection_id},
                         ":endpoint": {"S": endpoint},
                         ":user": {"S": user_id},
                         ":true": {"BOOL": True},
                     },
                 }
             },
-            {
-                "Put": {
-                    "TableName": self.connections_table,
-                    "Item": speaker_row,
-                    "ConditionExpression": "attribute_not_exists(connectionId)",
-                }
-            },
-        ]
+            "speaker": self._put_connection(speaker),
+        }
         try:
-            with dynamodb_errors():
-                retry_on_conflict(lambda: self.client.transact_write_items(TransactItems=items))
+            write_transaction(self.client, items)
         except ClientError as exc:
-            if error_code(exc) != "TransactionCanceledException":
-                raise
-            codes = cancellation_codes(exc)
-            if codes[:1] == ["ConditionalCheckFailed"]:
+            failed = failed_conditions(exc, items)
+            if "session" in failed:
                 raise NotTheSpeaker(session_id) from exc
-            if codes[1:2] != ["ConditionalCheckFailed"]:  # a repeated refresh of the same connection is fine
+            if "speaker" not in failed:  # a repeated refresh of the same connection is fine
                 raise
         session = self.get(session_id)
         if session is None:
@@ -324,19 +362,14 @@ class SessionRepository:
 
     def delete(self, session_id: str, user_id: str) -> bool:
         """Remove an ended session's record; an active one must be ended first (its count)."""
-        try:
-            with dynamodb_errors():
-                self.client.delete_item(
-                    TableName=self.sessions_table,
-                    Key={"sessionId": {"S": session_id}},
-                    ConditionExpression="speakerUserId = :user AND isActive = :false",
-                    ExpressionAttributeValues={":user": {"S": user_id}, ":false": {"BOOL": False}},
-                )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return condition_held(
+            lambda: self.client.delete_item(
+                TableName=self.sessions_table,
+                Key={"sessionId": {"S": session_id}},
+                ConditionExpression="speakerUserId = :user AND isActive = :false",
+                ExpressionAttributeValues={":user": {"S": user_id}, ":false": {"BOOL": False}},
+            )
+        )
 
     def mark_created_delivered(self, session_id: str) -> None:
         self._conditional_update(
@@ -355,17 +388,12 @@ class SessionRepository:
         )
 
     def _conditional_update(self, session_id: str, update: str, condition: str, values: dict[str, Any]) -> bool:
-        try:
-            with dynamodb_errors():
-                self.client.update_item(
-                    TableName=self.sessions_table,
-                    Key={"sessionId": {"S": session_id}},
-                    UpdateExpression=update,
-                    ConditionExpression=condition,
-                    ExpressionAttributeValues=values,
-                )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return condition_held(
+            lambda: self.client.update_item(
+                TableName=self.sessions_table,
+                Key={"sessionId": {"S": session_id}},
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeValues=values,
+            )
+        )

@@ -9,8 +9,8 @@ from aws_lambda_powertools.utilities.parser.models import (
 )
 
 from local_stack.apigateway import events
-from local_stack.apigateway.connections import Connection
 from local_stack.apigateway.ids import new_connection_id, owner_of
+from local_stack.apigateway.models import Connection
 
 CONTEXT = {"api_id": "abcdefghij", "stage": "prod", "domain_name": "127.0.0.1:8443"}
 

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from functools import cache
+from pathlib import Path
+from typing import Any
+
 import boto3
 import pytest
 from moto import mock_aws
+
+from local_stack.cloudformation.template import StackTemplate
+from local_stack.dynamodb.provisioning import create_table_requests
+from session_management import resource_names as names
+
+ROOT = Path(__file__).resolve().parents[3]
 
 ENVIRONMENT = {
     "AWS_DEFAULT_REGION": "us-east-1",
@@ -12,88 +22,62 @@ ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
     "ENV_NAME": "test",
-    "SESSIONS_TABLE_NAME": "Sessions-test",
-    "CONNECTIONS_TABLE_NAME": "Connections-test",
-    "RATE_LIMITS_TABLE_NAME": "RateLimits-test",
+    "SESSIONS_TABLE_NAME": names.sessions_table("test"),
+    "CONNECTIONS_TABLE_NAME": names.connections_table("test"),
+    "RATE_LIMITS_TABLE_NAME": names.rate_limits_table("test"),
     "COGNITO_USER_POOL_ID": "us-east-1_TestPool1",
     "COGNITO_CLIENT_ID": "testclient",
     "MAX_LISTENERS_PER_SESSION": "3",
-    "AWS_LAMBDA_FUNCTION_NAME": "session-connection-handler-test",
-    "POWERTOOLS_SERVICE_NAME": "session-management",
+    "AWS_LAMBDA_FUNCTION_NAME": names.function_name(names.CONNECTION, "test"),
+    "POWERTOOLS_SERVICE_NAME": names.SERVICE_NAME,
 }
 
 
-def _clear_caches() -> None:
-    from session_management import aws, config, lifecycle
+def reset_dependencies() -> None:
+    """Settings and the handlers' dependencies are built once per execution environment; a test's
+    environment is a new one."""
+    from session_management import config, dependencies
 
-    for cached in (
-        config.load_settings,
-        aws.dynamodb_client,
-        aws.lambda_client,
-        aws.cognito_endpoint,
-        aws.management_client,
-        lifecycle.repositories,
-    ):
-        cached.cache_clear()
+    config.load_settings.cache_clear()
+    dependencies.dependencies.cache_clear()
 
 
 @pytest.fixture(autouse=True)
 def environment(monkeypatch):
     for key, value in ENVIRONMENT.items():
         monkeypatch.setenv(key, value)
-    _clear_caches()
+    reset_dependencies()
     yield
-    _clear_caches()
+    reset_dependencies()
+
+
+@cache
+def table_requests() -> list[dict[str, Any]]:
+    """The CreateTable requests of the synthesized template's tables (the local stack's own
+    provisioning code), renamed for the unit tests' stage, so these tables cannot drift from it."""
+    assembly = ROOT / "cdk.out"
+    if not (assembly / names.template_file("local")).exists():
+        pytest.fail("the unit tests build their tables from the synthesized template: run `make synth STAGE=local`")
+    template = StackTemplate.load(assembly, names.stack_name("local"), "us-east-1")
+    renamed = {
+        names.sessions_table("local"): names.sessions_table("test"),
+        names.connections_table("local"): names.connections_table("test"),
+        names.rate_limits_table("local"): names.rate_limits_table("test"),
+    }
+    return [
+        {**request, "TableName": renamed[request["TableName"]]} for request, _ttl in create_table_requests(template)
+    ]
 
 
 def create_tables(client) -> None:
-    string = "S"
-    client.create_table(
-        TableName="Sessions-test",
-        BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "sessionId", "KeyType": "HASH"}],
-        AttributeDefinitions=[
-            {"AttributeName": "sessionId", "AttributeType": string},
-            {"AttributeName": "speakerUserId", "AttributeType": string},
-            {"AttributeName": "createdAt", "AttributeType": "N"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "speakerUserId-createdAt-index",
-                "KeySchema": [
-                    {"AttributeName": "speakerUserId", "KeyType": "HASH"},
-                    {"AttributeName": "createdAt", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-    )
-    client.create_table(
-        TableName="Connections-test",
-        BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "connectionId", "KeyType": "HASH"}],
-        AttributeDefinitions=[
-            {"AttributeName": "connectionId", "AttributeType": string},
-            {"AttributeName": "sessionId", "AttributeType": string},
-            {"AttributeName": "targetLanguage", "AttributeType": string},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "sessionId-targetLanguage-index",
-                "KeySchema": [
-                    {"AttributeName": "sessionId", "KeyType": "HASH"},
-                    {"AttributeName": "targetLanguage", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-    )
-    client.create_table(
-        TableName="RateLimits-test",
-        BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "identifier", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "identifier", "AttributeType": string}],
-    )
+    for request in table_requests():
+        client.create_table(**request)
+
+
+@pytest.fixture
+def reset():
+    """For a test that changes the environment: call it to build settings and dependencies anew."""
+    return reset_dependencies
 
 
 @pytest.fixture

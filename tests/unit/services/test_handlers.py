@@ -13,6 +13,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from session_management import contracts
+from session_management import resource_names as names
+from session_management.deferred_delivery import DELIVERY_SOURCE
+from session_management.dependencies import dependencies
 from session_management.handlers import authorizer, connection, disconnect, heartbeat
 
 CONTEXT = SimpleNamespace(
@@ -35,10 +38,10 @@ def jwks(signing_key):
     """The pool's JWKS, served to PyJWKClient without a network."""
     public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(signing_key.public_key()))
     public.update({"kid": "key-1", "alg": "RS256", "use": "sig"})
-    authorizer._JWKS_CLIENTS.clear()
+    authorizer.JWKS_CLIENTS.clear()
     with mock.patch.object(jwt.PyJWKClient, "fetch_data", return_value={"keys": [public]}):
         yield
-    authorizer._JWKS_CLIENTS.clear()
+    authorizer.JWKS_CLIENTS.clear()
 
 
 def token(signing_key, **overrides):
@@ -121,7 +124,7 @@ def body(response):
 
 
 def test_create_schedules_the_delivery_through_an_async_self_invocation(dynamodb):
-    with mock.patch("session_management.handlers.connection.lambda_client") as client:
+    with mock.patch("session_management.dependencies.lambda_client") as client:
         response = connection.handler(
             connect_event(
                 {"action": "createSession", "sourceLanguage": "en", "qualityTier": "standard", "token": "t"}, "user-1"
@@ -193,19 +196,91 @@ class Gone(Exception):
     pass
 
 
-def test_delivery_retries_410_until_the_connection_is_live():
+def delivery_event(message: dict) -> dict:
+    return {"source": DELIVERY_SOURCE, "connectionId": "c", "endpoint": "https://x/prod", "message": message}
+
+
+def live_connection(dynamodb, connection_id: str = "c") -> None:
+    dynamodb.put_item(
+        TableName=names.connections_table("test"),
+        Item={
+            "connectionId": {"S": connection_id},
+            "sessionId": {"S": "quiet-harbor-999"},
+            "role": {"S": "listener"},
+            "connectedAt": {"N": "1"},
+            "ttl": {"N": "9999999999"},
+        },
+    )
+
+
+def management_api(*outcomes):
     client = mock.Mock()
     client.exceptions.GoneException = Gone
-    client.post_to_connection.side_effect = [Gone(), Gone(), None]
-    event = {
-        "source": connection.DELIVERY_SOURCE,
-        "connectionId": "c",
-        "endpoint": "https://x/prod",
-        "message": {"a": 1},
-    }
-    with mock.patch("session_management.management_api.management_client", return_value=client):
-        assert connection.handler(event, CONTEXT) == {"delivered": True}
+    client.post_to_connection.side_effect = list(outcomes)
+    return mock.patch("session_management.connections_api.management_client", return_value=client), client
+
+
+def test_delivery_retries_410_until_the_connection_is_live(dynamodb):
+    live_connection(dynamodb)
+    patched, client = management_api(Gone(), Gone(), None)
+    with patched:
+        assert connection.handler(delivery_event({"type": "connectionRefreshComplete"}), CONTEXT) == {"delivered": True}
     assert client.post_to_connection.call_count == 3
+
+
+def test_a_duplicate_delivery_posts_nothing(dynamodb):
+    """Lambda may deliver an asynchronous event twice: the second finds the first's mark."""
+    live_connection(dynamodb)
+    patched, client = management_api(None, None)
+    event = delivery_event({"type": "connectionRefreshComplete"})
+    with patched:
+        assert connection.handler(event, CONTEXT) == {"delivered": True}
+        assert connection.handler(event, CONTEXT) == {"delivered": False, "duplicate": True}
+    assert client.post_to_connection.call_count == 1
+
+
+def test_a_duplicate_running_at_the_same_time_is_held_off_and_a_later_retry_takes_over(dynamodb):
+    live_connection(dynamodb)
+    repos = dependencies().repositories
+    now = int(time.time() * 1000)
+    assert repos.connections.claim_delivery("c", "connectionRefreshComplete", now, 15_000)  # the first attempt
+    patched, client = management_api(None)
+    with patched:
+        event = delivery_event({"type": "connectionRefreshComplete"})
+        assert connection.handler(event, CONTEXT) == {"delivered": False, "duplicate": True}
+        assert client.post_to_connection.call_count == 0
+        # The first attempt crashed; Lambda's retry comes a minute later, after the lease ran out.
+        with mock.patch("session_management.deferred_delivery.time.time", return_value=now / 1000 + 60):
+            assert connection.handler(event, CONTEXT) == {"delivered": True}
+    assert client.post_to_connection.call_count == 1
+
+
+def test_a_delivery_to_a_gone_connection_posts_nothing(dynamodb):
+    patched, client = management_api(None)
+    with patched:
+        assert connection.handler(delivery_event({"type": "connectionRefreshComplete"}), CONTEXT)["duplicate"]
+    assert client.post_to_connection.call_count == 0
+
+
+def test_a_late_session_created_for_a_session_that_ended_is_dropped(dynamodb):
+    with mock.patch("session_management.dependencies.lambda_client") as client:
+        connection.handler(
+            connect_event(
+                {"action": "createSession", "sourceLanguage": "en", "qualityTier": "standard", "token": "t"}, "user-1"
+            ),
+            CONTEXT,
+        )
+    event = json.loads(client.return_value.invoke.call_args.kwargs["Payload"])
+    dynamodb.update_item(
+        TableName=names.sessions_table("test"),
+        Key={"sessionId": {"S": event["message"]["sessionId"]}},
+        UpdateExpression="SET isActive = :false",
+        ExpressionAttributeValues={":false": {"BOOL": False}},
+    )
+    patched, management = management_api(None)
+    with patched:
+        assert connection.handler(event, CONTEXT) == {"delivered": False, "stale": True}
+    assert management.post_to_connection.call_count == 0
 
 
 def test_disconnect_of_an_unknown_connection_is_harmless(dynamodb):

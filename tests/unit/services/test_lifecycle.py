@@ -7,11 +7,12 @@ from unittest import mock
 
 import pytest
 
-from session_management import lifecycle
+from session_management import fanout, lifecycle
+from session_management.caller import Caller
+from session_management.dependencies import dependencies
 from session_management.errors import ErrorCode, ServiceError
-from session_management.handshake import CreateSessionRequest, JoinSessionRequest
-from session_management.lifecycle import Caller
 from session_management.repositories.sessions import SessionIdTaken
+from session_management.requests import CreateSessionRequest, JoinSessionRequest
 
 ENDPOINT = "https://abc.execute-api.us-east-1.amazonaws.com/prod"
 
@@ -25,14 +26,32 @@ def count(dynamodb, session_id) -> int:
     return int(item["listenerCount"]["N"])
 
 
+def create(request, caller):
+    deps = dependencies()
+    return lifecycle.create_session(request, caller, deps.repositories, deps.settings)
+
+
+def end(session, reason):
+    deps = dependencies()
+    return lifecycle.end_session(session, reason, deps.repositories, deps.listeners)
+
+
+def disconnect(connection_id):
+    deps = dependencies()
+    return lifecycle.disconnect(connection_id, deps.repositories, deps.settings, deps.listeners)
+
+
 @pytest.fixture
 def session(dynamodb):
-    return lifecycle.create_session(CreateSessionRequest("en", "standard"), speaker("speaker-conn", "user-1"))
+    return create(CreateSessionRequest("en", "standard"), speaker("speaker-conn", "user-1"))
 
 
 def join(session_id, connection_id, language="es", source_ip=""):
     caller = Caller(connection_id, ENDPOINT, source_ip)
-    return lifecycle.join_session(JoinSessionRequest(session_id, language), caller).newly_joined
+    deps = dependencies()
+    return lifecycle.join_session(
+        JoinSessionRequest(session_id, language), caller, deps.repositories, deps.settings
+    ).newly_joined
 
 
 def test_create_writes_the_session_and_the_speaker_row(dynamodb, session):
@@ -43,12 +62,12 @@ def test_create_writes_the_session_and_the_speaker_row(dynamodb, session):
 
 
 def test_a_repeated_connect_returns_the_same_session(dynamodb, session):
-    again = lifecycle.create_session(CreateSessionRequest("en", "standard"), speaker("speaker-conn", "user-1"))
+    again = create(CreateSessionRequest("en", "standard"), speaker("speaker-conn", "user-1"))
     assert again.session_id == session.session_id
 
 
 def test_id_collisions_are_retried_within_the_bound(dynamodb):
-    repos = lifecycle.repositories()
+    repos = dependencies().repositories
     original = repos.sessions.create
     calls = {"n": 0}
 
@@ -59,10 +78,10 @@ def test_id_collisions_are_retried_within_the_bound(dynamodb):
         return original(*args)
 
     with mock.patch.object(repos.sessions, "create", side_effect=collide_twice):
-        lifecycle.create_session(CreateSessionRequest("en", "standard"), speaker("c1", "u"))
+        create(CreateSessionRequest("en", "standard"), speaker("c1", "u"))
     assert calls["n"] == 3
     with mock.patch.object(repos.sessions, "create", side_effect=SessionIdTaken), pytest.raises(ServiceError) as error:
-        lifecycle.create_session(CreateSessionRequest("en", "standard"), speaker("c2", "u"))
+        create(CreateSessionRequest("en", "standard"), speaker("c2", "u"))
     assert error.value.code is ErrorCode.SERVICE_UNAVAILABLE
 
 
@@ -85,7 +104,7 @@ def test_unknown_and_ended_sessions_are_not_found(dynamodb, session):
     with pytest.raises(ServiceError) as unknown:
         join("quiet-harbor-999", "listener-1")
     assert unknown.value.code is ErrorCode.SESSION_NOT_FOUND
-    lifecycle.end_session(lifecycle.repositories().sessions.get(session.session_id), "speakerEnded")
+    end(dependencies().repositories.sessions.get(session.session_id), "speakerEnded")
     with pytest.raises(ServiceError) as ended:
         join(session.session_id, "listener-2")
     assert ended.value.code is ErrorCode.SESSION_NOT_FOUND
@@ -93,54 +112,49 @@ def test_unknown_and_ended_sessions_are_not_found(dynamodb, session):
 
 def test_leaving_decrements_once_and_never_below_zero(dynamodb, session):
     join(session.session_id, "listener-1", "fr")
-    assert lifecycle.disconnect("listener-1") == "listener-left"
-    assert lifecycle.disconnect("listener-1") == "unknown"
+    assert disconnect("listener-1") == "listener-left"
+    assert disconnect("listener-1") == "unknown"
     assert count(dynamodb, session.session_id) == 0
 
 
 def test_listeners_by_language_uses_the_index(dynamodb, session):
     for index, language in enumerate(("es", "fr", "es")):
         join(session.session_id, f"listener-{index}", language)
-    spanish = lifecycle.repositories().connections.listeners_by_language(session.session_id, "es")
+    spanish = dependencies().repositories.connections.listeners_by_language(session.session_id, "es")
     assert sorted(c.connection_id for c in spanish) == ["listener-0", "listener-2"]
 
 
 def test_a_stale_speaker_connection_does_not_end_the_session(dynamodb, session):
-    assert lifecycle.repositories().sessions.end(session.session_id, "someone-else", "x", 1) is False
+    assert dependencies().repositories.sessions.end(session.session_id, "someone-else", "x", 1) is False
 
 
-def test_session_creation_is_rate_limited_per_user(dynamodb, monkeypatch):
+def test_session_creation_is_rate_limited_per_user(dynamodb, monkeypatch, reset):
     monkeypatch.setenv("RATE_LIMIT_SESSIONS_PER_HOUR", "2")
-    from session_management import config
-
-    config.load_settings.cache_clear()
+    reset()
     for index in range(2):
-        lifecycle.create_session(CreateSessionRequest("en", "standard"), speaker(f"c{index}", "busy"))
+        create(CreateSessionRequest("en", "standard"), speaker(f"c{index}", "busy"))
     with pytest.raises(ServiceError) as error:
-        lifecycle.create_session(CreateSessionRequest("en", "standard"), speaker("c3", "busy"))
+        create(CreateSessionRequest("en", "standard"), speaker("c3", "busy"))
     assert error.value.code is ErrorCode.RATE_LIMITED
     assert 1 <= error.value.retry_after <= 3600
 
 
-def test_max_active_sessions_is_enforced_at_creation_and_frees_up_when_one_ends(dynamodb, monkeypatch):
+def test_max_active_sessions_is_enforced_at_creation_and_frees_up_when_one_ends(dynamodb, monkeypatch, reset):
     monkeypatch.setenv("MAX_ACTIVE_SESSIONS", "2")
-    from session_management import config
-
-    config.load_settings.cache_clear()
+    reset()
     first, _ = (
-        lifecycle.create_session(CreateSessionRequest("en", "standard"), speaker(f"c{index}", f"user-{index}"))
-        for index in range(2)
+        create(CreateSessionRequest("en", "standard"), speaker(f"c{index}", f"user-{index}")) for index in range(2)
     )
     with pytest.raises(ServiceError) as error:
-        lifecycle.create_session(CreateSessionRequest("en", "standard"), speaker("c3", "user-3"))
+        create(CreateSessionRequest("en", "standard"), speaker("c3", "user-3"))
     assert (error.value.code, error.value.retry_after) == (ErrorCode.SERVICE_UNAVAILABLE, 60)
-    with mock.patch.object(lifecycle.fanout, "broadcast", return_value=lifecycle.fanout.FanoutResult()):
-        assert lifecycle.end_session(first, "speakerDisconnected")
-    assert lifecycle.create_session(CreateSessionRequest("en", "standard"), speaker("c4", "user-4")).session_id
+    with mock.patch.object(fanout, "broadcast", return_value=fanout.FanoutResult()):
+        assert end(first, "speakerDisconnected")
+    assert create(CreateSessionRequest("en", "standard"), speaker("c4", "user-4")).session_id
 
 
 def test_fan_out_failures_are_counted_and_gone_listeners_removed(dynamodb, session, capsys):
-    from session_management import fanout, messages
+    from session_management import messages
     from session_management.metrics import metrics
 
     join(session.session_id, "listener-a")
@@ -150,7 +164,7 @@ def test_fan_out_failures_are_counted_and_gone_listeners_removed(dynamodb, sessi
         message = messages.broadcast_state_changed(
             session_id=session.session_id, state=session.broadcast_state.to_message()
         )
-        lifecycle._tell_listeners(lifecycle.repositories(), session, message)
+        dependencies().listeners.tell(session, message)
         metrics.flush_metrics()
     assert count(dynamodb, session.session_id) == 1  # the 410 row left; the failed one stays for a retry
     emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"FanoutFailures"' in line]

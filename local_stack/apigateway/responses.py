@@ -1,0 +1,222 @@
+"""The WebSocket API on the wire: the upgrade request, the frames of an open socket, the
+`@connections` management API and the `$disconnect` fault switch, as aiohttp routes.
+
+`gateway.py` decides; this module reads requests into its terms and writes its answers as
+API Gateway does. A management call for a connection another gateway process holds is
+forwarded to that process (connection ids name their owner).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+import aiohttp
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from local_stack.apigateway.gateway import WebSocketGateway
+from local_stack.apigateway.ids import new_connection_id, owner_of
+from local_stack.apigateway.models import Connection, ManagementApiError, Refusal, now_ms
+from local_stack.iam.responses import Principal, not_authorized, signing_principal
+
+# Frames are read whole up to this size so that an oversized one can be answered with 1009.
+READ_CAP_BYTES = 2 * 1024 * 1024
+# API Gateway's quota on the request line and header values together.
+MAX_REQUEST_LINE_AND_HEADERS_BYTES = 10_240
+_STATUS_OF = {"GoneException": 410, "PayloadTooLargeException": 413}
+# The management API's only operations: PostToConnection, GetConnection, DeleteConnection.
+MANAGEMENT_METHODS = frozenset({"POST", "GET", "DELETE"})
+
+
+def request_size(request: web.Request) -> int:
+    line = len(request.method) + len(request.raw_path) + 10
+    return line + sum(len(k) + len(v) + 4 for k, v in request.headers.items())
+
+
+def _iso(epoch_ms: int) -> str:
+    return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _json_error(status: int, error_type: str, message: str | None) -> web.Response:
+    return web.Response(
+        status=status,
+        text=json.dumps({"message": message}),
+        content_type="application/json",
+        headers={"x-amzn-ErrorType": error_type},
+    )
+
+
+def management_error(error: ManagementApiError) -> web.Response:
+    return _json_error(_STATUS_OF.get(error.error_type, 500), error.error_type, error.message)
+
+
+def missing_authentication_token() -> web.Response:
+    """API Gateway's answer to a method or resource the API does not have (403, not 404/405)."""
+    return _json_error(403, "MissingAuthenticationTokenException", "Missing Authentication Token")
+
+
+def refusal_response(refusal: Refusal) -> web.Response:
+    return web.Response(status=refusal.status, text=refusal.text, content_type=refusal.content_type)
+
+
+def connection_from(request: web.Request, process_index: int) -> Connection:
+    """The connection an upgrade request asks for, with what `$connect` events carry of it."""
+    headers = {k: v for k, v in request.headers.items()}
+    multi_headers: dict[str, list[str]] = {}
+    for key, value in request.headers.items():
+        multi_headers.setdefault(key, []).append(value)
+    query = {k: request.query.getall(k)[-1] for k in request.query} or None
+    multi_query = {k: list(request.query.getall(k)) for k in request.query} or None
+    now = now_ms()
+    return Connection(
+        connection_id=new_connection_id(process_index),
+        connected_at_ms=now,
+        last_active_at_ms=now,
+        source_ip=request.remote or "127.0.0.1",
+        user_agent=request.headers.get("User-Agent", ""),
+        headers=headers,
+        multi_value_headers=multi_headers,
+        query=query,
+        multi_value_query=multi_query,
+    )
+
+
+async def handshake(gateway: WebSocketGateway, request: web.Request) -> web.StreamResponse:
+    if not gateway.admit_connection():
+        return web.Response(status=429, text="Too Many Requests")
+    if request_size(request) > MAX_REQUEST_LINE_AND_HEADERS_BYTES:
+        # Refused before any integration runs, and without echoing the request (it may hold a token).
+        return web.json_response({"message": "Request Header Fields Too Large"}, status=431)
+    connection = connection_from(request, gateway.process_index)
+    refusal = await gateway.connect(connection)
+    if refusal is not None:
+        return refusal_response(refusal)
+    return await serve_socket(gateway, request, connection)
+
+
+async def serve_socket(gateway: WebSocketGateway, request: web.Request, connection: Connection) -> web.StreamResponse:
+    # API Gateway closes with 1009 on a frame over 32 KB. The frame is read whole (up to a hard
+    # cap) before closing: closing with unread data makes the kernel reset the connection, and
+    # the client would never see the close code. Browsers never fragment, so the frame limit is
+    # the message limit for them (fragmented 32-128 KB messages, which AWS accepts, are refused).
+    socket = web.WebSocketResponse(max_msg_size=READ_CAP_BYTES, autoping=True)
+    await socket.prepare(request)
+    gateway.opened(connection, socket, request.transport)
+    try:
+        async for message in socket:
+            connection.last_active_at_ms = now_ms()
+            if (
+                message.type in (WSMsgType.TEXT, WSMsgType.BINARY)
+                and len(message.data) > gateway.settings.max_frame_bytes
+            ):
+                connection.close_code, connection.close_reason = 1009, "Message too big"
+                await socket.close(code=WSCloseCode.MESSAGE_TOO_BIG, message=b"Message too big")
+                break
+            if message.type is WSMsgType.TEXT:
+                gateway.receive(connection, message.data, is_base64=False)
+            elif message.type is WSMsgType.BINARY:
+                gateway.receive(connection, message.data.decode("latin-1"), is_base64=True)
+            elif message.type is WSMsgType.ERROR:
+                # aiohttp reports a frame over the read cap as an error after sending close 1009.
+                error_code = getattr(socket.exception(), "code", None)
+                if error_code == WSCloseCode.MESSAGE_TOO_BIG:
+                    connection.close_code, connection.close_reason = 1009, "Message too big"
+                break
+    finally:
+        if connection.close_code is None:
+            connection.close_code = socket.close_code if socket.close_code is not None else 1006
+            if connection.close_code == WSCloseCode.MESSAGE_TOO_BIG:
+                connection.close_reason = "Message too big"
+            elif socket.close_code is None:
+                connection.close_reason = "Going away"
+        await gateway.disconnected(connection)
+    return socket
+
+
+class ManagementApi:
+    """`POST|GET|DELETE /{stage}/@connections/{connectionId}`, with the caller's IAM check."""
+
+    def __init__(self, gateway: WebSocketGateway, principals: Mapping[str, Principal]) -> None:
+        self.gateway = gateway
+        self.principals = principals
+        self._client: aiohttp.ClientSession | None = None
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        if request.method not in MANAGEMENT_METHODS:
+            # Checked first: no IAM check, no forwarding, and the connection is never touched.
+            return missing_authentication_token()
+        gateway, settings = self.gateway, self.gateway.settings
+        connection_id = request.match_info["connection_id"]
+        owner = owner_of(connection_id)
+        caller = signing_principal(request, self.principals)
+        if caller is not None:
+            resource = (
+                f"arn:aws:execute-api:{settings.region}:000000000000:{gateway.api.api_id}/{gateway.stage}/"
+                f"{request.method}/@connections/{connection_id}"
+            )
+            if not caller[0].is_allowed("execute-api:ManageConnections", resource):
+                return not_authorized(caller, "execute-api:ManageConnections", resource, 403, "ForbiddenException")
+        if owner is not None and owner != gateway.process_index and owner < len(settings.plain_ports):
+            return await self._forward(request, owner)
+        try:
+            if request.method == "POST":
+                await gateway.post_to_connection(connection_id, await request.read())
+                return web.Response(status=200)
+            if request.method == "GET":
+                return _connection_info(gateway.open_connection(connection_id))
+            if request.method == "DELETE":
+                await gateway.delete_connection(connection_id)
+                return web.Response(status=204)
+            return missing_authentication_token()
+        except ManagementApiError as error:
+            return management_error(error)
+
+    async def _forward(self, request: web.Request, owner: int) -> web.Response:
+        settings = self.gateway.settings
+        if self._client is None:
+            self._client = aiohttp.ClientSession()
+        url = f"http://{settings.host}:{settings.plain_ports[owner]}{request.rel_url}"
+        async with self._client.request(request.method, url, data=await request.read()) as upstream:
+            return web.Response(status=upstream.status, body=await upstream.read(), headers=upstream.headers)
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+
+
+def _connection_info(connection: Connection) -> web.Response:
+    body = {
+        "connectedAt": _iso(connection.connected_at_ms),
+        "identity": {"sourceIp": connection.source_ip, "userAgent": connection.user_agent},
+        "lastActiveAt": _iso(connection.last_active_at_ms),
+    }
+    return web.json_response(body)
+
+
+def add_routes(app: web.Application, gateway: WebSocketGateway, principals: Mapping[str, Principal]) -> None:
+    """The stage's WebSocket endpoint, its `@connections` API and the `$disconnect` fault switch."""
+    stage = gateway.stage
+    management = ManagementApi(gateway, principals)
+
+    async def websocket(request: web.Request) -> web.StreamResponse:
+        if request.headers.get("Upgrade", "").lower() != "websocket":
+            return web.Response(status=426, text="Upgrade Required")
+        return await handshake(gateway, request)
+
+    async def faults(request: web.Request) -> web.Response:
+        """Fault switches for reliability tests, changed while the stack runs (no AWS API)."""
+        body = await request.json()
+        if "dropDisconnectFraction" in body:
+            gateway.drop_disconnect_fraction = min(1.0, max(0.0, float(body["dropDisconnectFraction"])))
+        return web.json_response({"dropDisconnectFraction": gateway.drop_disconnect_fraction})
+
+    async def on_cleanup(_: web.Application) -> None:
+        await gateway.shutdown()
+        await management.close()
+
+    app.router.add_get(f"/{stage}", websocket)
+    app.router.add_get(f"/{stage}/", websocket)
+    app.router.add_route("*", f"/{stage}/@connections/{{connection_id}}", management.handle)
+    app.router.add_post("/__local/faults", faults)
+    app.on_cleanup.append(on_cleanup)
