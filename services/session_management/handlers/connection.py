@@ -8,9 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 from session_management.deferred_delivery import is_delivery
+from session_management.dependencies import build_during_init
 from session_management.handlers import connect, delivery, session_messages
 from session_management.metrics import metrics
 from session_management.observability import logger
+
+build_during_init(repositories=True, connections_api=True, deliveries=True)
 
 
 @metrics.log_metrics

@@ -7,7 +7,7 @@ from typing import Any
 
 from session_management import controls
 from session_management.caller import Caller
-from session_management.dependencies import dependencies
+from session_management.dependencies import build_during_init, dependencies
 from session_management.edge import answer_message, response
 from session_management.handlers.refusals import record_message_refusal
 from session_management.metrics import metrics
@@ -20,6 +20,9 @@ def _control(event: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]:
     if message["action"] == "speakerControl":
         return response(200, controls.speaker_control(message, caller, deps.repositories, deps.listeners))
     return response(200, controls.listener_control(message, caller, deps.repositories))
+
+
+build_during_init(repositories=True, connections_api=True)
 
 
 @metrics.log_metrics

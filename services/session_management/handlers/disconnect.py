@@ -6,9 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from session_management import lifecycle
-from session_management.dependencies import dependencies
+from session_management.dependencies import build_during_init, dependencies
 from session_management.errors import ServiceError
 from session_management.observability import hash_id, log_unexpected, logger
+
+build_during_init(repositories=True, connections_api=True)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
 from session_management import messages, sessions_api
-from session_management.dependencies import dependencies
+from session_management.dependencies import build_during_init, dependencies
 from session_management.errors import ErrorCode, ServiceError
 from session_management.metrics import metrics, record_error
 from session_management.observability import log_unexpected, logger
@@ -102,6 +102,9 @@ def not_found(_: NotFoundError) -> HttpResponse:
 def unexpected(exc: Exception) -> HttpResponse:
     log_unexpected(exc)
     return _json(500, messages.error(ErrorCode.INTERNAL_ERROR, "Internal error; retry later"))
+
+
+build_during_init(repositories=True, connections_api=True)
 
 
 @metrics.log_metrics

@@ -7,7 +7,7 @@ from typing import Any
 
 from session_management import lifecycle, requests
 from session_management.caller import Caller
-from session_management.dependencies import dependencies
+from session_management.dependencies import build_during_init, dependencies
 from session_management.edge import answer_message, response
 from session_management.handlers.refusals import record_message_refusal
 from session_management.metrics import metrics
@@ -20,6 +20,9 @@ def _refresh(event: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]:
     caller = Caller.from_event(event)
     session = lifecycle.refresh_connection(request, caller, deps.repositories, deps.settings, deps.listeners)
     return response(200, lifecycle.refresh_complete(session, request, caller.connection_id))
+
+
+build_during_init(repositories=True, connections_api=True)
 
 
 @metrics.log_metrics

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from session_management.dependencies import build_during_init
 from session_management.handlers import periodic_job, session_status
 from session_management.metrics import metrics
 from session_management.observability import logger
+
+build_during_init(repositories=True, connections_api=True)
 
 
 @metrics.log_metrics
