@@ -12,6 +12,7 @@ import pytest
 
 from local_stack.awslambda.models import FunctionSpec
 from local_stack.awslambda.pool import FunctionPool
+from tests.unit.local_stack.fakes import function_spec, handler_code
 
 HANDLER = textwrap.dedent(
     """
@@ -42,25 +43,19 @@ HANDLER = textwrap.dedent(
 
 @pytest.fixture
 def code(tmp_path: Path) -> Path:
-    (tmp_path / "code").mkdir()
-    (tmp_path / "code" / "app.py").write_text(HANDLER)
-    return tmp_path / "code"
+    return handler_code(tmp_path, HANDLER)
 
 
 def spec(code: Path, **overrides: Any) -> FunctionSpec:
-    fields: dict[str, Any] = {
-        "logical_id": "Fn",
-        "name": "fn",
-        "arn": "arn:aws:lambda:us-east-1:000000000000:function:fn",
-        "handler": "app.handler",
-        "runtime": "python3.11",
-        "code_path": code,
-        "memory_mb": 256,
-        "timeout_seconds": 5,
-        "environment": {"TABLE": "sessions", "AWS_REGION": "template-region"},
-    }
-    fields.update(overrides)
-    return FunctionSpec(**fields)
+    return function_spec(
+        code,
+        **{
+            "memory_mb": 256,
+            "timeout_seconds": 5,
+            "environment": {"TABLE": "sessions", "AWS_REGION": "template-region"},
+            **overrides,
+        },
+    )
 
 
 def run(pool: FunctionPool, scenario: Callable[[FunctionPool], Awaitable[None]]) -> None:

@@ -15,6 +15,7 @@ import pytest
 from local_stack.awslambda.models import FunctionSpec, functions_from_template
 from local_stack.awslambda.pool import FunctionPool, InvocationResult
 from local_stack.cloudformation.template import StackTemplate
+from tests.unit.local_stack.fakes import function_spec, handler_code
 
 HANDLER = textwrap.dedent(
     """
@@ -47,24 +48,11 @@ TRACE = re.compile(r"^Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sample
 
 @pytest.fixture
 def code(tmp_path: Path) -> Path:
-    (tmp_path / "code").mkdir()
-    (tmp_path / "code" / "app.py").write_text(HANDLER)
-    return tmp_path / "code"
+    return handler_code(tmp_path, HANDLER)
 
 
 def spec(code: Path, **overrides: Any) -> FunctionSpec:
-    fields: dict[str, Any] = {
-        "logical_id": "Fn",
-        "name": "fn",
-        "arn": "arn:aws:lambda:us-east-1:000000000000:function:fn",
-        "handler": "app.handler",
-        "runtime": "python3.11",
-        "code_path": code,
-        "memory_mb": 128,
-        "timeout_seconds": 10,
-    }
-    fields.update(overrides)
-    return FunctionSpec(**fields)
+    return function_spec(code, **{**overrides})
 
 
 def invoke_all(pool: FunctionPool, events: list[dict[str, Any]]) -> list[InvocationResult]:
