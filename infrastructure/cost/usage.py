@@ -19,7 +19,8 @@ AVERAGE_DURATION_MS: dict[str, float] = {
     "disconnect": 60,
     "refresh": 120,
     "control": 300,  # includes the fan-out to every listener
-    "status": 500,  # the periodic job: two scans, GET @connections per row, status pushes
+    "status": 30,  # getSessionStatus: two reads and a query
+    "periodic_job": 500,  # two scans, GET @connections per row, status pushes
     "default": 10,
     "http": 80,
 }
@@ -132,7 +133,7 @@ def count_events(r: StackResources, p: Profile) -> Events:
         listener_refreshes=sessions * p.listeners_per_session * cycles,
         http_requests=sessions * p.http_requests_per_session if r.has_http_api else 0.0,
         # The periodic job pushes sessionStatus to each speaker once a minute, if it is scheduled.
-        status_pushes=sessions * session_hours * 60 if r.periodic_runs_per_day.get("status") else 0.0,
+        status_pushes=sessions * session_hours * 60 if r.periodic_runs_per_day.get("periodic_job") else 0.0,
     )
 
 
@@ -156,7 +157,8 @@ def _invocations(r: StackResources, e: Events, p: Profile) -> dict[str, float]:
         "disconnect": e.connects,
         "refresh": 0.0,  # refresh's message form is not modelled (the handshake form runs in connection)
         "control": e.controls,
-        "status": 0.0,  # getSessionStatus requests are not modelled; the periodic job is added below
+        "status": 0.0,  # getSessionStatus requests are not modelled
+        "periodic_job": 0.0,  # its scheduled runs are added below
         "default": 0.0,
         "http": e.http_requests,
     }
@@ -190,7 +192,7 @@ def _dynamodb(r: StackResources, e: Events, p: Profile) -> tuple[dict[str, float
     active_sessions = p.sessions_per_day * session_hours / 24
     connection_items = active_sessions * e.connections_per_session
     session_items = p.sessions_per_day * (session_hours + r.settings["DATA_RETENTION_HOURS"]) / 24
-    scans = r.periodic_runs_per_day.get("status", 0.0) * p.days
+    scans = r.periodic_runs_per_day.get("periodic_job", 0.0) * p.days
     rru = {
         "join": listeners * u["join"].rru,
         "refresh": e.refreshes * u["refresh"].rru,

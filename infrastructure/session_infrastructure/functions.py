@@ -70,7 +70,7 @@ def function_specs(env: str) -> list[FunctionSpec]:
             names.function_name(names.CONNECTION, env),
             f"{module}.connection.handler",
             256,
-            30,
+            29,
             "$connect and the createSession/joinSession messages",
         ),
         FunctionSpec(
@@ -86,7 +86,7 @@ def function_specs(env: str) -> list[FunctionSpec]:
             names.function_name(names.DISCONNECT, env),
             f"{module}.disconnect.handler",
             256,
-            30,
+            29,
             "$disconnect: removes listeners, starts the speaker's reconnect grace window",
         ),
         FunctionSpec(
@@ -94,7 +94,7 @@ def function_specs(env: str) -> list[FunctionSpec]:
             names.function_name(names.REFRESH, env),
             f"{module}.refresh.handler",
             256,
-            30,
+            29,
             "refreshConnection message: a new connection takes over before the 2-hour limit",
         ),
         FunctionSpec(
@@ -102,7 +102,7 @@ def function_specs(env: str) -> list[FunctionSpec]:
             names.function_name(names.CONTROL, env),
             f"{module}.control.handler",
             256,
-            30,
+            29,
             "speakerControl and listenerControl, with the broadcast fan-out",
         ),
         FunctionSpec(
@@ -110,8 +110,16 @@ def function_specs(env: str) -> list[FunctionSpec]:
             names.function_name(names.STATUS, env),
             f"{module}.status.handler",
             256,
+            10,
+            "getSessionStatus route",
+        ),
+        FunctionSpec(
+            names.PERIODIC_JOB,
+            names.function_name(names.PERIODIC_JOB, env),
+            f"{module}.periodic_job.handler",
+            256,
             60,
-            "getSessionStatus, and the periodic reconcile/status job (EventBridge, every minute)",
+            "periodic reconcile/status job (EventBridge, every minute)",
         ),
         FunctionSpec(
             names.DEFAULT,
@@ -126,7 +134,7 @@ def function_specs(env: str) -> list[FunctionSpec]:
             names.function_name(names.HTTP_API, env),
             f"{module}.http_api.handler",
             256,
-            30,
+            29,
             "HTTP session API (/sessions) behind the Cognito JWT authorizer",
         ),
     ]
@@ -225,10 +233,12 @@ class SessionFunctions(Construct):
         self._grant(names.CONTROL, leave, [sessions, connections])
         self._grant(names.CONTROL, ["dynamodb:Query"], [by_language])
         self._grant(names.CONTROL, ["dynamodb:PutItem"], [rate_limits])
-        self._grant(names.STATUS, [*leave, "dynamodb:Scan"], [sessions, connections])
+        self._grant(names.STATUS, ["dynamodb:GetItem"], [sessions, connections])
         self._grant(names.STATUS, ["dynamodb:Query"], [by_language])
+        self._grant(names.PERIODIC_JOB, [*leave, "dynamodb:Scan"], [sessions, connections])
+        self._grant(names.PERIODIC_JOB, ["dynamodb:Query"], [by_language])
         # The active-session counter: read and corrected by the job (see reconcile).
-        self._grant(names.STATUS, ["dynamodb:GetItem", "dynamodb:UpdateItem"], [rate_limits])
+        self._grant(names.PERIODIC_JOB, ["dynamodb:GetItem", "dynamodb:UpdateItem"], [rate_limits])
         by_speaker = f"{sessions}/index/{names.SESSIONS_BY_SPEAKER_INDEX}"
         self._grant(names.HTTP_API, [*leave, "dynamodb:PutItem"], [sessions])
         self._grant(names.HTTP_API, ["dynamodb:Query"], [by_speaker, by_language])

@@ -16,6 +16,7 @@ from constructs import Construct
 
 from session_infrastructure.config import StageConfig
 from session_infrastructure.functions import log_retention_for
+from session_infrastructure.integration_timeout import behind_a_route
 from session_management import resource_names as names
 
 SESSION_ROUTES: tuple[tuple[apigwv2.HttpMethod, str], ...] = (
@@ -35,9 +36,7 @@ ACCESS_LOG_FORMAT = (
 
 
 class SessionHttpApi(Construct):
-    def __init__(
-        self, scope: Construct, construct_id: str, *, config: StageConfig, function: lambda_.IFunction
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig, function: lambda_.Function) -> None:
         super().__init__(scope, construct_id)
         authorizer = authorizers.HttpJwtAuthorizer(
             "CognitoJwtAuthorizer",
@@ -54,7 +53,7 @@ class SessionHttpApi(Construct):
             create_default_stage=False,
             default_authorizer=authorizer,
         )
-        integration = integrations.HttpLambdaIntegration("SessionsIntegration", function)
+        integration = integrations.HttpLambdaIntegration("SessionsIntegration", behind_a_route(function, "HTTP API"))
         for method, path in SESSION_ROUTES:
             self.api.add_routes(path=path, methods=[method], integration=integration)
         self.access_logs = logs.LogGroup(

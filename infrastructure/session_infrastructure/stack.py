@@ -29,7 +29,7 @@ class SessionManagementStack(Stack):
         self.functions = SessionFunctions(self, "Functions", config=config, tables=self.tables, layer_dir=layer_dir)
         self.websocket = SessionWebSocketApi(self, "WebSocket", config=config, functions=self.functions)
         fns = self.functions.functions
-        self.periodic_job = PeriodicJob(self, "PeriodicJob", config=config, function=fns[names.STATUS])
+        self.periodic_job = PeriodicJob(self, "PeriodicJob", config=config, function=fns[names.PERIODIC_JOB])
         self.http_api = SessionHttpApi(self, "HttpApi", config=config, function=fns[names.HTTP_API])
         api_id = self.websocket.api.api_id
         management_endpoint = f"https://{api_id}.execute-api.{self.region}.{self.url_suffix}/{names.WEBSOCKET_STAGE}"

@@ -9,6 +9,7 @@ from constructs import Construct
 
 from session_infrastructure.config import StageConfig
 from session_infrastructure.functions import SessionFunctions
+from session_infrastructure.integration_timeout import behind_a_route
 from session_management import resource_names as names
 
 # Message routes and the function behind each; answers travel back as route responses.
@@ -25,6 +26,7 @@ MESSAGE_ROUTES = {
 # API Gateway answers 401 without calling the authorizer when an identity source is missing.
 # Anonymous listeners carry no token, but every WebSocket handshake carries Host.
 AUTHORIZER_IDENTITY_SOURCES = ["route.request.header.Host"]
+API = "WebSocket API"
 
 
 class SessionWebSocketApi(Construct):
@@ -43,18 +45,22 @@ class SessionWebSocketApi(Construct):
             description="Session management: speakers create sessions, listeners join them",
             route_selection_expression="$request.body.action",
             connect_route_options=apigwv2.WebSocketRouteOptions(
-                integration=integrations.WebSocketLambdaIntegration("ConnectIntegration", fns[names.CONNECTION]),
+                integration=integrations.WebSocketLambdaIntegration(
+                    "ConnectIntegration", behind_a_route(fns[names.CONNECTION], API)
+                ),
                 authorizer=authorizer,
             ),
             disconnect_route_options=apigwv2.WebSocketRouteOptions(
-                integration=integrations.WebSocketLambdaIntegration("DisconnectIntegration", fns[names.DISCONNECT]),
+                integration=integrations.WebSocketLambdaIntegration(
+                    "DisconnectIntegration", behind_a_route(fns[names.DISCONNECT], API)
+                ),
             ),
         )
         integrations_by_function: dict[str, integrations.WebSocketLambdaIntegration] = {}
         for route_key, key in MESSAGE_ROUTES.items():
             if key not in integrations_by_function:
                 integrations_by_function[key] = integrations.WebSocketLambdaIntegration(
-                    f"{key.capitalize()}MessageIntegration", fns[key]
+                    f"{key.capitalize()}MessageIntegration", behind_a_route(fns[key], API)
                 )
             self.api.add_route(route_key, integration=integrations_by_function[key], return_response=True)
         self.stage = apigwv2.WebSocketStage(
@@ -67,5 +73,5 @@ class SessionWebSocketApi(Construct):
                 rate_limit=config.throttling_rate_limit, burst_limit=config.throttling_burst_limit
             ),
         )
-        for key in (names.CONNECTION, names.DISCONNECT, names.REFRESH, names.CONTROL, names.STATUS):
+        for key in (names.CONNECTION, names.DISCONNECT, names.REFRESH, names.CONTROL, names.PERIODIC_JOB):
             self.stage.grant_management_api_access(fns[key])

@@ -31,6 +31,7 @@ DISCONNECT: Final = "disconnect"
 REFRESH: Final = "refresh"
 CONTROL: Final = "control"
 STATUS: Final = "status"
+PERIODIC_JOB: Final = "periodic_job"
 DEFAULT: Final = "default"
 HTTP_API: Final = "http_api"
 FUNCTION_BASE_NAMES: Final = {
@@ -41,6 +42,7 @@ FUNCTION_BASE_NAMES: Final = {
     REFRESH: "session-refresh-handler",
     CONTROL: "session-control-handler",
     STATUS: "session-status-handler",
+    PERIODIC_JOB: "session-periodic-job-handler",
     DEFAULT: "session-default-handler",
     HTTP_API: "session-http-api-handler",
 }

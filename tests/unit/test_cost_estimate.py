@@ -54,7 +54,7 @@ def _log_group(name: str) -> dict[str, Any]:
 def make_template(
     memory: dict[str, int] | None = None, arch: str = "arm64", without: tuple[str, ...] = ()
 ) -> dict[str, Any]:
-    """The dev stack's shape: eight functions, a WebSocket API, the every-minute rule, tables, one alarm."""
+    """The dev stack's shape: nine functions, a WebSocket API, the every-minute rule, tables, one alarm."""
     memory = memory or {}
     names = [
         "session-authorizer-dev",
@@ -64,6 +64,7 @@ def make_template(
         "session-refresh-handler-dev",
         "session-control-handler-dev",
         "session-status-handler-dev",
+        "session-periodic-job-handler-dev",
         "session-default-handler-dev",
     ]
     resources: dict[str, Any] = {}
@@ -81,7 +82,9 @@ def make_template(
         "Properties": {
             "ScheduleExpression": "rate(1 minute)",
             "State": "ENABLED",
-            "Targets": [{"Arn": {"Fn::GetAtt": [_logical("session-status-handler-dev"), "Arn"]}, "Id": "Target0"}],
+            "Targets": [
+                {"Arn": {"Fn::GetAtt": [_logical("session-periodic-job-handler-dev"), "Arn"]}, "Id": "Target0"}
+            ],
         },
     }
     return {"Resources": resources}
@@ -134,9 +137,9 @@ def test_256_mb_costs_twice_128_mb_for_the_same_duration(prices):
 @pytest.mark.parametrize("days", [30, 31, 7])
 def test_the_periodic_job_runs_every_minute_of_every_day(days):
     resources = read_resources(make_template())
-    assert resources.periodic_runs_per_day == {"status": 60 * 24}
+    assert resources.periodic_runs_per_day == {"periodic_job": 60 * 24}
     usage = model_usage(resources, Profile(days=days))
-    assert usage.invocations["status"] == 60 * 24 * days
+    assert usage.invocations["periodic_job"] == 60 * 24 * days
     assert usage.periodic_runs == 60 * 24 * days
 
 
