@@ -77,6 +77,8 @@ def assemble(settings: GatewaySettings, index: int) -> GatewayServices:
             {**settings.function_env, **credentials.get(name, {})},
             settings.log_dir,
             settings.lambda_concurrency,
+            spread_environments=settings.spread_environments,
+            reserved_slots_dir=settings.log_dir.parent / "reserved-concurrency",
         )
         for name, spec in functions_from_template(template).items()
     }

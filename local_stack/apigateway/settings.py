@@ -28,6 +28,9 @@ class GatewaySettings:
     warm_functions: bool = True
     # Environments started per function before traffic (like provisioned concurrency); load runs raise it.
     warm_environments: int = 1
+    # Invocations rotate over this many environments per function before one is reused, as Lambda
+    # spreads requests: state kept at module level then differs between calls, as it would in AWS.
+    spread_environments: int = 2
     idle_timeout_seconds: float = 600.0
     max_connection_seconds: float = 7200.0
     integration_timeout_seconds: float = 29.0
@@ -65,6 +68,7 @@ class GatewaySettings:
             lambda_concurrency=int(raw.get("lambdaConcurrency", 8)),
             warm_functions=bool(raw.get("warmFunctions", True)),
             warm_environments=int(raw.get("warmEnvironments", 1)),
+            spread_environments=int(raw.get("spreadEnvironments", 2)),
             idle_timeout_seconds=float(raw.get("idleTimeoutSeconds", 600)),
             max_connection_seconds=float(raw.get("maxConnectionSeconds", 7200)),
             integration_timeout_seconds=float(raw.get("integrationTimeoutSeconds", 29)),

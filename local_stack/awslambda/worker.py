@@ -21,8 +21,19 @@ import uuid
 from typing import Any
 
 
+class CognitoIdentity:
+    """`context.identity`: always an object in the Python runtime, its fields None unless a mobile
+    SDK invoked the function with a Cognito identity (never here)."""
+
+    __slots__ = ("cognito_identity_id", "cognito_identity_pool_id")
+
+    def __init__(self) -> None:
+        self.cognito_identity_id: str | None = None
+        self.cognito_identity_pool_id: str | None = None
+
+
 class LambdaContext:
-    """The attributes of Lambda's context object that handlers and Powertools read."""
+    """Lambda's context object as the Python runtime builds it (awslambdaric's lambda_context)."""
 
     def __init__(self, request_id: str, deadline_ms: int) -> None:
         self.aws_request_id = request_id
@@ -32,12 +43,17 @@ class LambdaContext:
         self.invoked_function_arn = os.environ.get("LOCAL_LAMBDA_FUNCTION_ARN", "")
         self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME", "")
         self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME", "")
-        self.identity = None
-        self.client_context = None
+        self.identity = CognitoIdentity()
+        self.client_context = None  # only mobile SDK invocations carry one
         self._deadline_ms = deadline_ms
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, self._deadline_ms - int(time.time() * 1000))
+
+    def log(self, message: object) -> None:
+        """The runtime writes `str(message)` to the function's log as it is, adding no newline."""
+        sys.stdout.write(str(message))
+        sys.stdout.flush()
 
 
 def _decimal_as_number(value: object) -> object:
