@@ -1,0 +1,55 @@
+"""Only its owner can reach the local stack: nothing it starts listens beyond loopback."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+from urllib.parse import urlparse
+
+import psutil
+import pytest
+
+from tests.support.websocket_client import Client
+
+pytestmark = pytest.mark.e2e
+
+
+def _stack_processes(stack: dict[str, Any]) -> list[psutil.Process]:
+    supervisor = psutil.Process(int(stack["supervisorPid"]))
+    return [supervisor, *supervisor.children(recursive=True)]
+
+
+def _bound_sockets(stack: dict[str, Any]) -> list[tuple[str, str, int, str]]:
+    """(process, address, port, kind) of every TCP listener and bound UDP socket of the stack."""
+    found = []
+    for process in _stack_processes(stack):
+        for connection in process.net_connections(kind="inet"):
+            listening = connection.status == psutil.CONN_LISTEN
+            bound_udp = connection.type.name == "SOCK_DGRAM" and connection.laddr
+            if listening or bound_udp:
+                kind = "tcp" if listening else "udp"
+                found.append((" ".join(process.cmdline()[:4]), connection.laddr.ip, connection.laddr.port, kind))
+    return found
+
+
+def _is_loopback(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # Java's listeners show IPv4 addresses as ::ffff:a.b.c.d
+    return ip.is_loopback
+
+
+def test_every_listening_socket_of_the_stack_is_on_loopback(stack):
+    sockets = _bound_sockets(stack)
+    ports = {port for _, _, port, _ in sockets}
+    # Everything stack.json publishes is among them: the test sees the whole stack.
+    endpoints = [stack["dynamodbEndpoint"], stack["dynamodbLocalEndpoint"], stack["cognito"]["endpoint"]]
+    endpoints += [stack["websocketUrl"], stack["websocketTlsUrl"]]
+    published = {urlparse(url).port for url in endpoints}
+    assert published <= ports, (published, sockets)
+    assert len({process for process, *_ in sockets}) >= 4, sockets  # DynamoDB, Cognito, proxy, gateway
+    exposed = [s for s in sockets if not _is_loopback(s[1])]
+    assert not exposed, f"listening beyond loopback: {exposed}"
+    with Client.connect(stack["websocketUrl"]) as client:  # and the published endpoint answers there
+        client.send({"action": "heartbeat"})
+        client.wait_for("heartbeatAck")
