@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from local_stack.private_files import append_private_bytes
+from local_stack.private_files import append_private_bytes, private_dir
 from local_stack.processes import ROOT
 from local_stack.supervisor import LocalStackOptions
 from stage_access.rules import trigger_rule
@@ -78,7 +78,7 @@ def start(options: LocalStackOptions, timeout: float = START_TIMEOUT_SECONDS) ->
         return existing
     options.save()
     (state_dir / "state.json").unlink(missing_ok=True)
-    (state_dir / "logs").mkdir(parents=True, exist_ok=True)
+    private_dir(state_dir / "logs")
     with append_private_bytes(state_dir / "logs" / "supervisor.log") as logfile:
         process = subprocess.Popen(
             [sys.executable, "-m", "local_stack.supervisor", "--state-dir", str(state_dir)],

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import BinaryIO, TextIO
 
 PRIVATE_MODE = 0o600
+PRIVATE_DIR_MODE = 0o700
 
 
 def private_opener(path: str | os.PathLike[str], flags: int) -> int:
@@ -26,6 +27,17 @@ def private_opener(path: str | os.PathLike[str], flags: int) -> int:
     if stat.S_ISREG(mode) and stat.S_IMODE(mode) & 0o077:
         os.fchmod(fd, PRIVATE_MODE)
     return fd
+
+
+def private_dir(path: Path) -> Path:
+    """`path` as a directory only its owner can list or enter (0700 whatever the umask; an older,
+    wider one is narrowed). `.local/` and everything under it are made with this."""
+    missing = [d for d in (path, *path.parents) if not d.exists()]
+    for directory in reversed(missing):  # each one it creates, ancestors too, is 0700
+        directory.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
+    if stat.S_IMODE(path.stat().st_mode) & 0o077:
+        path.chmod(PRIVATE_DIR_MODE)
+    return path
 
 
 def append_private_text(path: Path) -> TextIO:

@@ -23,7 +23,7 @@ from local_stack.cloudformation.template import StackTemplate
 from local_stack.dynamodb import provisioning
 from local_stack.dynamodb import server as dynamodb_server
 from local_stack.layout import StackLayout, runtime_settings, stack_description
-from local_stack.private_files import append_private_bytes
+from local_stack.private_files import append_private_bytes, private_dir, write_private
 from local_stack.processes import ROOT, free_port, port_open, wait_until
 from local_stack.tls import ensure_certificates
 
@@ -64,8 +64,8 @@ class LocalStackOptions:
         return cls(**json.loads((state_dir / "options.json").read_text()))
 
     def save(self) -> None:
-        Path(self.state_dir).mkdir(parents=True, exist_ok=True)
-        (Path(self.state_dir) / "options.json").write_text(json.dumps(asdict(self), indent=2))
+        private_dir(Path(self.state_dir))
+        write_private(Path(self.state_dir) / "options.json", json.dumps(asdict(self), indent=2).encode())
 
 
 def _stage_config(options: LocalStackOptions) -> dict[str, Any]:
@@ -90,9 +90,7 @@ class Supervisor:
 
     def write_state(self, status: str, **extra: Any) -> None:
         state = {"status": status, "pid": os.getpid(), "updatedAt": time.time(), **extra}
-        tmp = self.state_dir / "state.json.tmp"
-        tmp.write_text(json.dumps(state, indent=2))
-        tmp.replace(self.state_dir / "state.json")
+        write_private(self.state_dir / "state.json", json.dumps(state, indent=2).encode())
 
     def _spawn(self, name: str, command: list[str]) -> subprocess.Popen[bytes]:
         logfile = append_private_bytes(self.log_dir / f"{name}.log")
@@ -109,7 +107,7 @@ class Supervisor:
 
     def start(self) -> dict[str, Any]:
         """Start every part in dependency order; returns what `stack.json` publishes."""
-        self.log_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.log_dir)
         config = _stage_config(self.options)
         region = config.get("region", "us-east-1")
         template = StackTemplate.load(Path(self.options.assembly_dir), self.options.stack_name, region)
@@ -132,14 +130,14 @@ class Supervisor:
         self._start_iam_proxy(layout, runtime_file)
         self._start_gateways(layout, runtime_file)
         stack = stack_description(self.options.env, layout, tables, template.digest(), os.getpid())
-        (self.state_dir / "stack.json").write_text(json.dumps(stack, indent=2))
+        write_private(self.state_dir / "stack.json", json.dumps(stack, indent=2).encode())
         return stack
 
     def _start_dynamodb(self, layout: StackLayout) -> None:
         layout.dynamodb_port = _port(self.options.dynamodb_port, layout.host)
         data_dir = self.options.dynamodb_data_dir
         if data_dir:
-            Path(data_dir).mkdir(parents=True, exist_ok=True)
+            private_dir(Path(data_dir))
         self._spawn("dynamodb", dynamodb_server.command(layout.dynamodb_port, data_dir=data_dir))
 
     def _start_cognito(self, layout: StackLayout) -> None:
@@ -186,7 +184,7 @@ class Supervisor:
     def _write_runtime_file(self, layout: StackLayout) -> Path:
         """What the IAM proxy and the gateway processes read at start (`.local/runtime.json`)."""
         runtime_file = self.state_dir / "runtime.json"
-        runtime_file.write_text(json.dumps(runtime_settings(self.options, layout), indent=2))
+        write_private(runtime_file, json.dumps(runtime_settings(self.options, layout), indent=2).encode())
         return runtime_file
 
     def _start_iam_proxy(self, layout: StackLayout, runtime_file: Path) -> None:

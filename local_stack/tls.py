@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from local_stack.private_files import write_private
+from local_stack.private_files import private_dir, write_private
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ def ensure_certificates(directory: Path) -> TlsFiles:
     files = TlsFiles(directory / "ca.pem", directory / "server.pem", directory / "server-key.pem")
     if all(p.exists() for p in (files.ca_cert, files.server_cert, files.server_key)):
         return files
-    directory.mkdir(parents=True, exist_ok=True)
+    private_dir(directory)
     now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_cert = (

@@ -24,9 +24,26 @@ from local_stack.iam.responses import Principal, not_authorized, signing_princip
 READ_CAP_BYTES = 2 * 1024 * 1024
 # API Gateway's quota on the request line and header values together.
 MAX_REQUEST_LINE_AND_HEADERS_BYTES = 10_240
+# A WebSocket API's URL is at most 4,096 characters (API Gateway quotas for WebSocket APIs).
+MAX_WEBSOCKET_URL_CHARS = 4_096
+# API Gateway's close code for a binary frame: WebSocket APIs take text frames only.
+UNSUPPORTED_DATA = 1003
 _STATUS_OF = {"GoneException": 410, "PayloadTooLargeException": 413}
 # The management API's only operations: PostToConnection, GetConnection, DeleteConnection.
 MANAGEMENT_METHODS = frozenset({"POST", "GET", "DELETE"})
+
+
+def frame_bytes(text: str) -> int:
+    """A text frame's size on the wire: UTF-8 bytes, as API Gateway counts it (11,000 CJK characters
+    are 33 KB). ASCII text, the common case, is as many bytes as characters."""
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
+
+
+def deployed_url_length(gateway: WebSocketGateway, request: web.Request) -> int:
+    """The length the URL would have in AWS: `wss://{api-id}.execute-api.{region}.amazonaws.com` and
+    the path and query as sent (the local host and port are shorter or longer than that)."""
+    host = f"{gateway.api.api_id}.execute-api.{gateway.settings.region}.amazonaws.com"
+    return len("wss://") + len(host) + len(request.raw_path)
 
 
 def request_size(request: web.Request) -> int:
@@ -88,6 +105,8 @@ async def handshake(gateway: WebSocketGateway, request: web.Request) -> web.Stre
     if request_size(request) > MAX_REQUEST_LINE_AND_HEADERS_BYTES:
         # Refused before any integration runs, and without echoing the request (it may hold a token).
         return web.json_response({"message": "Request Header Fields Too Large"}, status=431)
+    if deployed_url_length(gateway, request) > MAX_WEBSOCKET_URL_CHARS:
+        return web.json_response({"message": "Request-URI Too Long"}, status=414)
     connection = connection_from(request, gateway.process_index)
     refusal = await gateway.connect(connection)
     if refusal is not None:
@@ -106,17 +125,17 @@ async def serve_socket(gateway: WebSocketGateway, request: web.Request, connecti
     try:
         async for message in socket:
             connection.last_active_at_ms = now_ms()
-            if (
-                message.type in (WSMsgType.TEXT, WSMsgType.BINARY)
-                and len(message.data) > gateway.settings.max_frame_bytes
-            ):
+            if message.type is WSMsgType.BINARY:
+                # WebSocket APIs take no binary frames: the client is disconnected with 1003.
+                connection.close_code, connection.close_reason = UNSUPPORTED_DATA, "Binary frames are not supported"
+                await socket.close(code=UNSUPPORTED_DATA, message=b"Binary frames are not supported")
+                break
+            if message.type is WSMsgType.TEXT and frame_bytes(message.data) > gateway.settings.max_frame_bytes:
                 connection.close_code, connection.close_reason = 1009, "Message too big"
                 await socket.close(code=WSCloseCode.MESSAGE_TOO_BIG, message=b"Message too big")
                 break
             if message.type is WSMsgType.TEXT:
                 gateway.receive(connection, message.data, is_base64=False)
-            elif message.type is WSMsgType.BINARY:
-                gateway.receive(connection, message.data.decode("latin-1"), is_base64=True)
             elif message.type is WSMsgType.ERROR:
                 # aiohttp reports a frame over the read cap as an error after sending close 1009.
                 error_code = getattr(socket.exception(), "code", None)

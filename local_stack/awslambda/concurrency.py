@@ -14,6 +14,8 @@ import fcntl
 import os
 from pathlib import Path
 
+from local_stack.private_files import private_dir
+
 
 class ReservedSlots:
     """N slots shared by every process that opens the same directory."""
@@ -21,7 +23,7 @@ class ReservedSlots:
     def __init__(self, directory: Path, function_name: str, slots: int) -> None:
         self.slots = slots
         self._dir = directory / function_name
-        self._dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self._dir)
         # flock locks belong to an open file description: one description per slot per process,
         # and `_held` says which this process already holds (flock would grant them again).
         self._fds: dict[int, int] = {}

@@ -12,8 +12,13 @@ from typing import Any
 from session_management import contracts
 from session_management.errors import ErrorCode, ServiceError
 
-MAX_MESSAGE_CHARS = 32 * 1024
-MAX_HTTP_BODY_CHARS = 16 * 1024
+# Sizes in UTF-8 bytes, as API Gateway counts its 32 KB frame limit (translated text is rarely ASCII).
+MAX_MESSAGE_BYTES = 32 * 1024
+MAX_HTTP_BODY_BYTES = 16 * 1024
+
+
+def utf8_size(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
 def _refuse_constant(name: str) -> Any:
@@ -59,7 +64,7 @@ class MessageBody:
 
     def message(self) -> dict[str, Any]:
         """The body as a message valid against its inbound contract, or INVALID_MESSAGE."""
-        if len(self.raw) > MAX_MESSAGE_CHARS:
+        if utf8_size(self.raw) > MAX_MESSAGE_BYTES:
             raise ServiceError(ErrorCode.INVALID_MESSAGE, "Message too large")
         if self.parse_error is not None:
             raise self.parse_error
@@ -76,7 +81,7 @@ def read_http_body(raw: str | None, schema_name: str) -> dict[str, Any]:
     """An HTTP request's body, valid against its schema."""
     if not raw:
         raise ServiceError(ErrorCode.INVALID_MESSAGE, "A JSON body is required")
-    if len(raw) > MAX_HTTP_BODY_CHARS:
+    if utf8_size(raw) > MAX_HTTP_BODY_BYTES:
         raise ServiceError(ErrorCode.INVALID_MESSAGE, "Body too large")
     body = parse_json(raw, "Body")
     try:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
+import stat
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -12,6 +14,7 @@ import pytest
 from tests.support.websocket_client import Client
 
 pytestmark = pytest.mark.e2e
+PUBLIC_CERTIFICATES = {"ca.pem", "server.pem"}
 
 
 def _stack_processes(stack: dict[str, Any]) -> list[psutil.Process]:
@@ -53,3 +56,15 @@ def test_every_listening_socket_of_the_stack_is_on_loopback(stack):
     with Client.connect(stack["websocketUrl"]) as client:  # and the published endpoint answers there
         client.send({"action": "heartbeat"})
         client.wait_for("heartbeatAck")
+
+
+def test_nothing_in_the_state_directory_is_readable_by_others(stack):
+    """Keys, logs, events and credentials live under the state directory: every directory is 0700
+    and every file 0600 but the certificates, which are public (and unreachable behind 0700)."""
+    state_dir = Path(stack["logDir"]).parent
+    wide = [
+        (str(path), oct(stat.S_IMODE(path.stat().st_mode)))
+        for path in [state_dir, *state_dir.rglob("*")]
+        if not path.is_symlink() and stat.S_IMODE(path.stat().st_mode) & 0o077 and path.name not in PUBLIC_CERTIFICATES
+    ]
+    assert not wide, wide

@@ -27,6 +27,8 @@ from session_management import contracts
 from stage_access import tokens as stage_tokens
 from tests.support.reliability_report import record
 from tests.support.session_clients import create_session, join
+from tests.support.stack_state import listener_count
+from tests.support.waiting import wait_until
 from tests.support.websocket_client import Client, HandshakeRefused
 
 MESSAGE_CASES = 1500
@@ -277,20 +279,31 @@ def test_invalid_utf8_in_a_text_frame_closes_with_1007(stack, session):
         listener.close()
 
 
-def test_binary_frames_and_deep_nesting_get_invalid_message(stack, session):
+def test_a_binary_frame_is_disconnected_with_1003_and_changes_nothing(stack, session, dynamodb, tables):
+    """AWS: "If a client app sends a binary frame, API Gateway rejects it and disconnects the client
+    with code 1003." The listener's slot is released by its `$disconnect`, as for any close."""
+    _, session_id = session
+    before = listener_count(dynamodb, tables, session_id)
+    listener = join(stack, session_id, "es")
+    wait_until(lambda: listener_count(dynamodb, tables, session_id) == before + 1)
+    listener.ws.send_binary(b"\x00\x01audio\xff")
+    assert close_code(listener.ws) == 1003
+    wait_until(lambda: listener_count(dynamodb, tables, session_id) == before)
+    record("fuzz", "binary frame", closeCode=1003)
+
+
+def test_deep_nesting_gets_invalid_message(stack, session):
     _, session_id = session
     listener = join(stack, session_id, "es")
     try:
-        listener.ws.send_binary(b"\x00\x01binary\xff")
-        binary = listener.receive(10)
         nested = "[" * 16_000 + "]" * 16_000
         listener.send(nested)
         deep = listener.receive(10)
         listener.send('{"action": "heartbeat", "requestId": ' + "[" * 5_000 + "]" * 5_000 + "}")
         deep_heartbeat = listener.receive(10)
-        for frame in (binary, deep, deep_heartbeat):
+        for frame in (deep, deep_heartbeat):
             assert frame["type"] == "error" and frame["code"] == "INVALID_MESSAGE", frame
-        record("fuzz", "binary and deeply nested frames", cases=3, answer="INVALID_MESSAGE")
+        record("fuzz", "deeply nested frames", cases=2, answer="INVALID_MESSAGE")
     finally:
         listener.close()
 

@@ -146,15 +146,30 @@ def test_an_unmatched_message_without_default_gets_forbidden_with_ids():
     run(scenario)
 
 
-def test_unmatched_and_binary_frames_go_to_default():
+def test_unmatched_text_frames_go_to_default():
     async def scenario(client, gateway, pools):
         async with client.ws_connect("/prod") as socket:
             await socket.send_str("plain text")
-            await socket.send_bytes(b"\x00\xffbytes")
-            await eventually(lambda: len(pools["default"].events) == 2)
-            text, binary = sorted(pools["default"].events, key=lambda e: e["isBase64Encoded"])
+            await eventually(lambda: len(pools["default"].events) == 1)
+            [text] = pools["default"].events
             assert text["body"] == "plain text" and not text["isBase64Encoded"]
-            assert binary["isBase64Encoded"] and binary["requestContext"]["routeKey"] == "$default"
+            assert text["requestContext"]["routeKey"] == "$default"
+
+    run(scenario, api=websocket_api(Route("$default", "default")))
+
+
+def test_a_binary_frame_disconnects_the_client_with_1003_and_reaches_no_route():
+    """API Gateway WebSocket APIs take no binary frames: "API Gateway rejects it and disconnects the
+    client with code 1003" (Binary media types for WebSocket APIs)."""
+
+    async def scenario(client, gateway, pools):
+        async with client.ws_connect("/prod") as socket:
+            await socket.send_bytes(b"\x00\xffaudio")
+            closing = await socket.receive(timeout=3)
+            assert closing.type is aiohttp.WSMsgType.CLOSE and closing.data == 1003
+        await eventually(lambda: len(pools["disconnect"].events) == 1)
+        assert pools["disconnect"].events[0]["requestContext"]["disconnectStatusCode"] == 1003
+        assert pools["default"].events == [] and gateway.connections == {}
 
     run(scenario, api=websocket_api(Route("$default", "default")))
 
@@ -195,6 +210,40 @@ def test_a_frame_over_the_limit_closes_with_1009_and_fires_disconnect():
         assert pools["default"].events == [] and gateway.connections == {}
 
     run(scenario, api=websocket_api(Route("$default", "default")), max_frame_bytes=1024)
+
+
+@pytest.mark.parametrize(
+    ("frame", "closes"), [("語" * 341, False), ("語" * 342, True), ("😀" * 256, False), ("😀" * 257, True)]
+)
+def test_the_frame_limit_counts_utf8_bytes_not_characters(frame, closes):
+    """342 CJK characters are 1,026 bytes: over a 1,024-byte limit though only 342 characters."""
+
+    async def scenario(client, gateway, pools):
+        async with client.ws_connect("/prod") as socket:
+            await socket.send_str(frame)
+            if closes:
+                closing = await socket.receive(timeout=3)
+                assert closing.type is aiohttp.WSMsgType.CLOSE and closing.data == 1009
+            else:
+                await eventually(lambda: len(pools["default"].events) == 1)
+                assert pools["default"].events[0]["body"] == frame
+
+    run(scenario, api=websocket_api(Route("$default", "default")), max_frame_bytes=1024)
+
+
+def test_a_url_longer_than_4096_characters_is_refused_as_deployed():
+    """Counted as the deployed URL: `wss://abcdefghij.execute-api.us-east-1.amazonaws.com` is 52
+    characters, `/prod?q=` 8, so a 4,036-character value makes exactly 4,096."""
+
+    async def scenario(client, gateway, pools):
+        async with client.ws_connect("/prod?q=" + "a" * 4036) as socket:
+            await socket.close()
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await client.ws_connect("/prod?q=" + "a" * 4037)
+        assert refused.value.status == 414
+        assert len(pools["connect"].events) == 1  # the refused one reached no integration
+
+    run(scenario)
 
 
 def test_a_client_close_fires_disconnect_once_with_its_code():

@@ -19,7 +19,7 @@ import pytest
 from local_stack.awslambda import worker
 from local_stack.awslambda.pool import FunctionPool
 from local_stack.cognito.signing_keys import PoolSigningKeys
-from local_stack.private_files import append_private_bytes, append_private_text, write_private
+from local_stack.private_files import append_private_bytes, append_private_text, private_dir, write_private
 from local_stack.tls import ensure_certificates
 from tests.unit.local_stack.test_pool import spec
 
@@ -148,3 +148,17 @@ def test_a_lambda_workers_log_is_0600_under_a_zero_umask(tmp_path, no_umask):
             await asyncio.sleep(0.2)  # as test_pool.py: let the killed worker's pipes close in this loop
 
     asyncio.run(main())
+
+
+def test_state_directories_are_created_0700_whatever_the_umask(tmp_path, no_umask, no_chmod):
+    made = private_dir(tmp_path / ".local" / "logs")
+    assert stat.S_IMODE(made.stat().st_mode) == 0o700
+    assert stat.S_IMODE(made.parent.stat().st_mode) == 0o700  # the ancestor it made, too
+
+
+def test_a_state_directory_left_0755_by_an_older_stack_is_narrowed(tmp_path):
+    old = tmp_path / "logs"
+    old.mkdir(mode=0o755)
+    old.chmod(0o755)
+    private_dir(old)
+    assert stat.S_IMODE(old.stat().st_mode) == 0o700
