@@ -32,6 +32,7 @@ from local_stack.awslambda.models import FunctionSpec, functions_from_template
 from local_stack.awslambda.permissions import invoke_permissions
 from local_stack.awslambda.pool import FunctionPool
 from local_stack.cloudformation.template import StackTemplate, TemplateError
+from local_stack.control_access import control_guard
 from local_stack.eventbridge import responses as eventbridge_routes
 from local_stack.eventbridge.models import schedule_rules
 from local_stack.eventbridge.scheduler import Scheduler
@@ -127,7 +128,11 @@ def build_app(services: GatewayServices) -> web.Application:
 
     # aiohttp's own line limit (8190) would answer 400 and echo the request line, token and all;
     # API Gateway's 10,240-byte quota is enforced by the handshake instead.
-    app = web.Application(client_max_size=1024 * 1024, handler_args={"max_line_size": 65_536, "max_field_size": 65_536})
+    app = web.Application(
+        client_max_size=1024 * 1024,
+        handler_args={"max_line_size": 65_536, "max_field_size": 65_536},
+        middlewares=[control_guard(gateway.settings.control_secret)],
+    )
     apigateway_routes.add_routes(app, gateway, services.principals)
     lambda_routes.add_routes(app, services.invoke_api, services.principals)
     app.router.add_get("/__local/health", health)

@@ -31,6 +31,9 @@ class StackLayout:
     log_dir: Path
     # Local-only private keys, so tests can forge tokens "signed by the pool" (like .local/tls).
     signing_keys_file: Path
+    # The control endpoints' secret (control_access.py), and where local tools read it.
+    control_secret: str
+    control_secret_file: Path
     dynamodb_port: int = 0
     cognito_port: int = 0
     proxy_port: int = 0
@@ -79,6 +82,7 @@ def runtime_settings(options: LocalStackOptions, layout: StackLayout) -> dict[st
             "warmFunctions": options.warm_functions,
             # The HTTP API's JWT authorizer names the real Cognito issuer; its keys live here.
             "jwksUrls": {layout.issuer: layout.jwks_url},
+            "controlSecret": layout.control_secret,
             **options.gateway_overrides,
         },
         "dynamodbProxy": {"port": layout.proxy_port, "upstream": f"http://{host}:{layout.dynamodb_port}"},
@@ -118,5 +122,6 @@ def stack_description(
         "tables": tables,
         "templateHash": template_digest,
         "logDir": str(layout.log_dir),
+        "controlSecretFile": str(layout.control_secret_file),
         "supervisorPid": supervisor_pid,
     }

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from local_stack.cloudformation.template import StackTemplate
+from local_stack.control_access import SECRET_FILE, new_secret
 from local_stack.dynamodb import provisioning
 from local_stack.dynamodb import server as dynamodb_server
 from local_stack.layout import StackLayout, runtime_settings, stack_description
@@ -119,7 +120,10 @@ class Supervisor:
             tls=ensure_certificates(self.state_dir / "tls"),
             log_dir=self.log_dir,
             signing_keys_file=self.signing_keys_file,
+            control_secret=new_secret(),
+            control_secret_file=self.state_dir / SECRET_FILE,
         )
+        write_private(layout.control_secret_file, layout.control_secret.encode())
         self._start_dynamodb(layout)
         self._start_cognito(layout)
         self._wait_healthy("DynamoDB Local", "dynamodb", layout.dynamodb_port, 60)

@@ -10,7 +10,9 @@ from urllib.parse import urlparse
 
 import psutil
 import pytest
+import requests
 
+from stage_access import control
 from tests.support.websocket_client import Client
 
 pytestmark = pytest.mark.e2e
@@ -68,3 +70,19 @@ def test_nothing_in_the_state_directory_is_readable_by_others(stack):
         if not path.is_symlink() and stat.S_IMODE(path.stat().st_mode) & 0o077 and path.name not in PUBLIC_CERTIFICATES
     ]
     assert not wide, wide
+
+
+def test_the_control_endpoints_refuse_strangers_and_web_pages_and_change_nothing(stack):
+    faults = control.control_url(stack, "/__local/faults")
+    stranger = requests.post(faults, json={"dropDisconnectFraction": 1}, timeout=5)
+    page = requests.post(
+        faults,
+        data='{"dropDisconnectFraction": 1}',
+        headers={**control.control_headers(stack), "Content-Type": "text/plain", "Origin": "https://page.example"},
+        timeout=5,
+    )
+    job = f"/__local/rules/session-periodic-job-{stack['env']}/trigger"
+    trigger = requests.post(control.control_url(stack, job), timeout=5)
+    assert (stranger.status_code, page.status_code, trigger.status_code) == (403, 403, 403)
+    assert control.control_headers(stack)[control.SECRET_HEADER] not in stranger.text + page.text
+    assert control.post(stack, "/__local/faults", {}) == {"dropDisconnectFraction": 0.0}  # unchanged

@@ -21,6 +21,7 @@ import psutil
 import pytest
 import requests
 
+from stage_access import control
 from stage_access import tokens as stage_tokens
 from tests.support import stack_state
 from tests.support.clients import local_client
@@ -162,17 +163,12 @@ def test_a_worker_killed_mid_invocation_fails_that_call_only(stack, speaker_toke
         speaker.close()
 
 
-def local_route(stack: dict[str, Any], path: str) -> str:
-    """A local-only route of the gateway (fault switches), beside the stage's own paths."""
-    return stack["managementApiUrl"].rsplit("/", 1)[0] + path
-
-
 def test_dropped_disconnects_are_repaired_within_one_period(stack, speaker_token, dynamodb):
-    faults_url = local_route(stack, "/__local/faults")
+    faults_url = "/__local/faults"
     speaker, created = create_session(stack, speaker_token)
     session_id = created["sessionId"]
     listeners = [join(stack, session_id, ("es", "fr")[i % 2]) for i in range(20)]
-    requests.post(faults_url, json={"dropDisconnectFraction": 0.5}, timeout=5).raise_for_status()
+    control.post(stack, faults_url, {"dropDisconnectFraction": 0.5})
     try:
         for client in listeners[:15]:
             client.close()
@@ -185,7 +181,7 @@ def test_dropped_disconnects_are_repaired_within_one_period(stack, speaker_token
         )
         record("faults", "$disconnect dropped (50 %)", closed=15, staleRowsBeforeJob=stale, staleRowsAfterOneRun=0)
     finally:
-        requests.post(faults_url, json={"dropDisconnectFraction": 0}, timeout=5)
+        control.post(stack, faults_url, {"dropDisconnectFraction": 0})
         for client in (*listeners[15:], speaker):
             client.close()
 
@@ -198,9 +194,9 @@ def _function_log(stack: dict[str, Any], function: str) -> str:
 def test_every_async_delivery_duplicated_still_tells_each_client_once(stack, speaker_token, dynamodb):
     """Lambda may deliver an asynchronous event twice: with every event duplicated, the speaker
     still gets one sessionCreated, and its refreshed connection one connectionRefreshComplete."""
-    lambda_faults = local_route(stack, "/__local/lambda/faults")
+    lambda_faults = "/__local/lambda/faults"
     skipped_before = _function_log(stack, "connection-handler").count("delivery skipped")
-    requests.post(lambda_faults, json={"duplicateAsyncFraction": 1}, timeout=5).raise_for_status()
+    control.post(stack, lambda_faults, {"duplicateAsyncFraction": 1})
     try:
         speaker, created = create_session(stack, speaker_token)
         session_id = created["sessionId"]
@@ -220,7 +216,7 @@ def test_every_async_delivery_duplicated_still_tells_each_client_once(stack, spe
         assert types.count("sessionCreated") == 1 and types.count("connectionRefreshComplete") == 1, types
         record("faults", "every async event delivered twice", sessionCreated=1, connectionRefreshComplete=1)
     finally:
-        requests.post(lambda_faults, json={"duplicateAsyncFraction": 0}, timeout=5)
+        control.post(stack, lambda_faults, {"duplicateAsyncFraction": 0})
         for client in (locals().get("refreshed"), locals().get("speaker")):
             if client is not None:
                 client.close()
@@ -229,11 +225,11 @@ def test_every_async_delivery_duplicated_still_tells_each_client_once(stack, spe
 def test_two_overlapping_job_runs_repair_once(stack, speaker_token, dynamodb):
     """EventBridge starts a run on time even while the last still runs: two at once must repair
     the same stale rows exactly once between them and leave every count exact."""
-    faults_url = local_route(stack, "/__local/faults")
+    faults_url = "/__local/faults"
     speaker, created = create_session(stack, speaker_token)
     session_id = created["sessionId"]
     listeners = [join(stack, session_id, ("es", "fr")[i % 2]) for i in range(12)]
-    requests.post(faults_url, json={"dropDisconnectFraction": 1}, timeout=5).raise_for_status()
+    control.post(stack, faults_url, {"dropDisconnectFraction": 1})
     try:
         for client in listeners[:8]:
             client.close()
@@ -248,7 +244,7 @@ def test_two_overlapping_job_runs_repair_once(stack, speaker_token, dynamodb):
         assert int(item["listenerCount"]["N"]) == 4 and item["isActive"]["BOOL"] is True
         record("faults", "two periodic job runs overlapping", staleRows=8, listenerCountAfter=4)
     finally:
-        requests.post(faults_url, json={"dropDisconnectFraction": 0}, timeout=5)
+        control.post(stack, faults_url, {"dropDisconnectFraction": 0})
         for client in (*listeners[8:], speaker):
             client.close()
 

@@ -20,6 +20,8 @@ def layout(tmp_path: Path) -> StackLayout:
         tls=TlsFiles(tmp_path / "ca.pem", tmp_path / "server.pem", tmp_path / "server-key.pem"),
         log_dir=tmp_path / "logs",
         signing_keys_file=tmp_path / "keys.json",
+        control_secret="s3cret",
+        control_secret_file=tmp_path / "control-secret",
         dynamodb_port=1001,
         cognito_port=1002,
         proxy_port=1003,
