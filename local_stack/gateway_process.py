@@ -36,8 +36,8 @@ from local_stack.control_access import control_guard
 from local_stack.eventbridge import responses as eventbridge_routes
 from local_stack.eventbridge.models import schedule_rules
 from local_stack.eventbridge.scheduler import Scheduler
-from local_stack.iam.credentials import function_credentials, principals_by_access_key
-from local_stack.iam.responses import Principal
+from local_stack.iam.credentials import StackCredentials, function_credentials, issued_keys
+from local_stack.iam.signatures import IssuedKey
 from local_stack.processes import quiet_request_errors
 
 log = logging.getLogger("local_stack.apigateway")
@@ -53,7 +53,7 @@ class GatewayServices:
     async_invoker: AsyncInvoker
     scheduler: Scheduler
     http_api: HttpApiGateway | None
-    principals: dict[str, Principal]
+    keys: dict[str, IssuedKey]
 
 
 def localize_endpoints(spec: FunctionSpec, api_id: str, region: str, local_endpoint: str) -> FunctionSpec:
@@ -70,7 +70,8 @@ def assemble(settings: GatewaySettings, index: int) -> GatewayServices:
         raise TemplateError("the template has no WebSocket API")
     api = apis[0]
     stage = next(iter(api.stages), "prod")
-    credentials = function_credentials(template)
+    stack_credentials = StackCredentials.from_json(settings.credentials) if settings.credentials else None
+    credentials = function_credentials(template, stack_credentials) if stack_credentials else {}
     local_endpoint = f"https://{settings.host}:{settings.tls_ports[0]}"
     pools = {
         name: FunctionPool(
@@ -113,7 +114,7 @@ def assemble(settings: GatewaySettings, index: int) -> GatewayServices:
         async_invoker=async_invoker,
         scheduler=scheduler,
         http_api=http_api,
-        principals=principals_by_access_key(template),
+        keys=issued_keys(template, stack_credentials) if stack_credentials else {},
     )
 
 
@@ -133,8 +134,8 @@ def build_app(services: GatewayServices) -> web.Application:
         handler_args={"max_line_size": 65_536, "max_field_size": 65_536},
         middlewares=[control_guard(gateway.settings.control_secret)],
     )
-    apigateway_routes.add_routes(app, gateway, services.principals)
-    lambda_routes.add_routes(app, services.invoke_api, services.principals)
+    apigateway_routes.add_routes(app, gateway, services.keys)
+    lambda_routes.add_routes(app, services.invoke_api, services.keys, gateway.settings.region)
     app.router.add_get("/__local/health", health)
     eventbridge_routes.add_routes(app, services.scheduler)
     if services.http_api is not None:

@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from local_stack.iam.credentials import StackCredentials
 from local_stack.tls import TlsFiles
 
 if TYPE_CHECKING:
     from local_stack.supervisor import LocalStackOptions
 
-LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 # API Gateway's stage of the WebSocket API; always `prod` (the deployment stage is the `env`).
 API_STAGE = "prod"  # the stage every API of the template is served under (resource_names.WEBSOCKET_STAGE)
 
@@ -34,6 +34,9 @@ class StackLayout:
     # The control endpoints' secret (control_access.py), and where local tools read it.
     control_secret: str
     control_secret_file: Path
+    # The keys the stack issues (iam/credentials.py), and where the owner's is written.
+    credentials: StackCredentials
+    credentials_file: Path
     dynamodb_port: int = 0
     cognito_port: int = 0
     proxy_port: int = 0
@@ -50,12 +53,12 @@ class StackLayout:
 
 
 def function_environment(layout: StackLayout) -> dict[str, str]:
-    """What every function's environment adds to the template's: the local endpoints and credentials."""
+    """What every function's environment adds to the template's: the local endpoints (each function's
+    own credentials are added per function, gateway_process.assemble)."""
     host = layout.host
     return {
         "AWS_REGION": layout.region,
         "AWS_DEFAULT_REGION": layout.region,
-        **LOCAL_CREDENTIALS,
         "AWS_ENDPOINT_URL_DYNAMODB": f"http://{host}:{layout.proxy_port}",
         "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER": f"http://{host}:{layout.cognito_port}",
         "AWS_ENDPOINT_URL_LAMBDA": f"http://{host}:{layout.plain_ports[0]}",
@@ -83,6 +86,7 @@ def runtime_settings(options: LocalStackOptions, layout: StackLayout) -> dict[st
             # The HTTP API's JWT authorizer names the real Cognito issuer; its keys live here.
             "jwksUrls": {layout.issuer: layout.jwks_url},
             "controlSecret": layout.control_secret,
+            "credentials": layout.credentials.to_json(),
             **options.gateway_overrides,
         },
         "dynamodbProxy": {"port": layout.proxy_port, "upstream": f"http://{host}:{layout.dynamodb_port}"},
@@ -123,5 +127,6 @@ def stack_description(
         "templateHash": template_digest,
         "logDir": str(layout.log_dir),
         "controlSecretFile": str(layout.control_secret_file),
+        "credentialsFile": str(layout.credentials_file),
         "supervisorPid": supervisor_pid,
     }

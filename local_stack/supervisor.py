@@ -23,6 +23,7 @@ from local_stack.cloudformation.template import StackTemplate
 from local_stack.control_access import SECRET_FILE, new_secret
 from local_stack.dynamodb import provisioning
 from local_stack.dynamodb import server as dynamodb_server
+from local_stack.iam.credentials import OWNER_CREDENTIALS_FILE, StackCredentials
 from local_stack.layout import StackLayout, runtime_settings, stack_description
 from local_stack.private_files import append_private_bytes, private_dir, write_private
 from local_stack.processes import ROOT, free_port, port_open, wait_until
@@ -122,8 +123,11 @@ class Supervisor:
             signing_keys_file=self.signing_keys_file,
             control_secret=new_secret(),
             control_secret_file=self.state_dir / SECRET_FILE,
+            credentials=StackCredentials.new(),
+            credentials_file=self.state_dir / OWNER_CREDENTIALS_FILE,
         )
         write_private(layout.control_secret_file, layout.control_secret.encode())
+        write_private(layout.credentials_file, layout.credentials.owner_file_content())
         self._start_dynamodb(layout)
         self._start_cognito(layout)
         self._wait_healthy("DynamoDB Local", "dynamodb", layout.dynamodb_port, 60)

@@ -18,7 +18,8 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from local_stack.apigateway.gateway import WebSocketGateway
 from local_stack.apigateway.ids import new_connection_id, owner_of
 from local_stack.apigateway.models import Connection, ManagementApiError, Refusal, now_ms
-from local_stack.iam.responses import Principal, not_authorized, signing_principal
+from local_stack.iam.responses import not_authorized, rest_refusal, signer_of
+from local_stack.iam.signatures import IssuedKey, SignatureRefused
 
 # Frames are read whole up to this size so that an oversized one can be answered with 1009.
 READ_CAP_BYTES = 2 * 1024 * 1024
@@ -156,9 +157,9 @@ async def serve_socket(gateway: WebSocketGateway, request: web.Request, connecti
 class ManagementApi:
     """`POST|GET|DELETE /{stage}/@connections/{connectionId}`, with the caller's IAM check."""
 
-    def __init__(self, gateway: WebSocketGateway, principals: Mapping[str, Principal]) -> None:
+    def __init__(self, gateway: WebSocketGateway, keys: Mapping[str, IssuedKey]) -> None:
         self.gateway = gateway
-        self.principals = principals
+        self.keys = keys
         self._client: aiohttp.ClientSession | None = None
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
@@ -168,8 +169,11 @@ class ManagementApi:
         gateway, settings = self.gateway, self.gateway.settings
         connection_id = request.match_info["connection_id"]
         owner = owner_of(connection_id)
-        caller = signing_principal(request, self.principals)
-        if caller is not None:
+        signer = await signer_of(request, self.keys, "execute-api", settings.region)
+        if isinstance(signer, SignatureRefused):
+            return rest_refusal(signer)
+        caller = signer.principal
+        if caller is not None:  # a function's role; the stack's owner may do anything
             resource = (
                 f"arn:aws:execute-api:{settings.region}:000000000000:{gateway.api.api_id}/{gateway.stage}/"
                 f"{request.method}/@connections/{connection_id}"
@@ -196,7 +200,9 @@ class ManagementApi:
         if self._client is None:
             self._client = aiohttp.ClientSession()
         url = f"http://{settings.host}:{settings.plain_ports[owner]}{request.rel_url}"
-        async with self._client.request(request.method, url, data=await request.read()) as upstream:
+        # Signed headers travel with it: the owning process verifies the signature again.
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("content-length", "transfer-encoding")}
+        async with self._client.request(request.method, url, data=await request.read(), headers=headers) as upstream:
             return web.Response(status=upstream.status, body=await upstream.read(), headers=upstream.headers)
 
     async def close(self) -> None:
@@ -213,10 +219,10 @@ def _connection_info(connection: Connection) -> web.Response:
     return web.json_response(body)
 
 
-def add_routes(app: web.Application, gateway: WebSocketGateway, principals: Mapping[str, Principal]) -> None:
+def add_routes(app: web.Application, gateway: WebSocketGateway, keys: Mapping[str, IssuedKey]) -> None:
     """The stage's WebSocket endpoint, its `@connections` API and the `$disconnect` fault switch."""
     stage = gateway.stage
-    management = ManagementApi(gateway, principals)
+    management = ManagementApi(gateway, keys)
 
     async def websocket(request: web.Request) -> web.StreamResponse:
         if request.headers.get("Upgrade", "").lower() != "websocket":

@@ -46,6 +46,8 @@ class GatewaySettings:
     drop_disconnect_fraction: float = 0.0
     # The stack's secret for its control endpoints (control_access.py); empty refuses them all.
     control_secret: str = ""
+    # The stack's signing material (iam/credentials.py StackCredentials); empty: nobody may sign.
+    credentials: dict[str, str] = field(default_factory=dict)
     # Issuer -> where its JWKS is served locally (HTTP API JWT authorizers).
     jwks_urls: dict[str, str] = field(default_factory=dict)
     # Lambda retries a failed asynchronous invocation after about 1 and 2 minutes; tests shorten them.
@@ -80,6 +82,7 @@ class GatewaySettings:
             record_events_file=Path(raw["recordEventsFile"]) if raw.get("recordEventsFile") else None,
             jwks_urls=dict(raw.get("jwksUrls", {})),
             control_secret=str(raw.get("controlSecret", "")),
+            credentials=dict(raw.get("credentials", {})),
             drop_disconnect_fraction=float(raw.get("dropDisconnectFraction", 0.0)),
             slow_consumer_seconds=float(raw.get("slowConsumerSeconds", 5.0)),
             async_retry_delays_seconds=tuple(float(d) for d in raw.get("asyncRetryDelaysSeconds", (60.0, 120.0))),

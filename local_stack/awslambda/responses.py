@@ -16,7 +16,8 @@ from aiohttp import web
 from local_stack.awslambda.async_invocations import THROTTLED, AsyncInvoker
 from local_stack.awslambda.models import FunctionSpec
 from local_stack.awslambda.pool import FunctionPool
-from local_stack.iam.responses import Principal, not_authorized, signing_principal
+from local_stack.iam.responses import not_authorized, rest_refusal, signer_of
+from local_stack.iam.signatures import IssuedKey, SignatureRefused
 
 log = logging.getLogger("local_stack.awslambda")
 
@@ -110,10 +111,17 @@ class InvokeApi:
         )
 
 
-def add_routes(app: web.Application, api: InvokeApi, principals: Mapping[str, Principal]) -> None:
+def add_routes(app: web.Application, api: InvokeApi, keys: Mapping[str, IssuedKey], region: str) -> None:
+    async def signed(request: web.Request) -> IssuedKey | web.Response:
+        signer = await signer_of(request, keys, "lambda", region)
+        return rest_refusal(signer) if isinstance(signer, SignatureRefused) else signer
+
     async def invoke(request: web.Request) -> web.StreamResponse:
-        caller = signing_principal(request, principals)
-        if caller is not None:
+        signer = await signed(request)
+        if isinstance(signer, web.Response):
+            return signer
+        caller = signer.principal
+        if caller is not None:  # a function's role; the stack's owner may do anything
             spec = api.spec_for(request.match_info["function"])
             if spec is not None and not caller[0].is_allowed("lambda:InvokeFunction", spec.arn):
                 return not_authorized(caller, "lambda:InvokeFunction", spec.arn, 403, "AccessDeniedException")
@@ -129,4 +137,19 @@ def add_routes(app: web.Application, api: InvokeApi, principals: Mapping[str, Pr
 
     app.router.add_post("/2015-03-31/functions/{function}/invocations", invoke)
     app.router.add_post("/__local/lambda/faults", faults)
-    app.router.add_get("/2015-03-31/functions/{function}/configuration", api.configuration)
+
+    async def configuration(request: web.Request) -> web.StreamResponse:
+        signer = await signed(request)
+        if isinstance(signer, web.Response):
+            return signer
+        spec = api.spec_for(request.match_info["function"])
+        caller = signer.principal
+        if (
+            caller is not None
+            and spec is not None
+            and not caller[0].is_allowed("lambda:GetFunctionConfiguration", spec.arn)
+        ):
+            return not_authorized(caller, "lambda:GetFunctionConfiguration", spec.arn, 403, "AccessDeniedException")
+        return await api.configuration(request)
+
+    app.router.add_get("/2015-03-31/functions/{function}/configuration", configuration)

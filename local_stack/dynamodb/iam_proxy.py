@@ -1,10 +1,11 @@
 """An IAM policy check in front of DynamoDB Local.
 
-Each function signs its calls with its role's access key (see `local_stack.iam`); this proxy
-reads the key from the SigV4 `Authorization` header, works out the IAM actions and table ARNs
+Each function signs its calls with its role's access key, and the stack's owner with the owner's
+(see `local_stack.iam`); this proxy verifies the SigV4 signature (an unsigned request, an unknown
+key or a wrong signature gets DynamoDB's own refusal), works out the IAM actions and table ARNs
 the request needs (per item for transactions, per index for queries), and answers
-AccessDeniedException exactly where AWS would, before DynamoDB Local sees the request.
-Requests signed with any other key (tests, the supervisor) are the account's admin and pass.
+AccessDeniedException exactly where AWS would, before DynamoDB Local sees the request. The
+owner's key, like an account admin's, may do anything.
 
 The operation checked is the one forwarded: a request with more than one `X-Amz-Target` is
 refused before anything is checked or forwarded, and the forwarded request carries exactly
@@ -24,7 +25,8 @@ import aiohttp
 from aiohttp import web
 
 from local_stack.iam.models import Role
-from local_stack.iam.responses import Principal, signing_principal
+from local_stack.iam.responses import json10_refusal, signer_of
+from local_stack.iam.signatures import IssuedKey, SignatureRefused
 
 _TRANSACT_ACTIONS = {
     "Put": "PutItem",
@@ -78,6 +80,19 @@ def unreadable_request(error_type: str, message: str) -> web.Response:
     )
 
 
+class DuplicateKey(ValueError):
+    pass
+
+
+def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise DuplicateKey(key)
+        result[key] = value
+    return result
+
+
 # One `Service_Version.Operation`; a comma would be a folded list of targets.
 _ONE_TARGET = re.compile(r"[A-Za-z0-9_]+\.[A-Za-z]+")
 # Never copied from the request: the target is re-set from the one value checked, the rest are hop-by-hop.
@@ -85,10 +100,11 @@ _NOT_FORWARDED = frozenset({"host", "content-length", "x-amz-target"})
 
 
 class DynamoDBIamProxy:
-    def __init__(self, upstream: str, roles_by_key: Mapping[str, Principal], table_arn_prefix: str) -> None:
+    def __init__(self, upstream: str, keys: Mapping[str, IssuedKey], table_arn_prefix: str, region: str) -> None:
         self.upstream = upstream
-        self.roles_by_key = roles_by_key
+        self.keys = keys
         self.table_arn_prefix = table_arn_prefix
+        self.region = region
         self._session: aiohttp.ClientSession | None = None
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
@@ -102,12 +118,17 @@ class DynamoDBIamProxy:
         if target is not None and not _ONE_TARGET.fullmatch(target):
             return unreadable_request("UnknownOperationException", "An unknown operation was requested.")
         raw = await request.read()
-        principal = signing_principal(request, self.roles_by_key)
-        if principal is not None:
-            role, function_name = principal
+        signer = await signer_of(request, self.keys, "dynamodb", self.region)
+        if isinstance(signer, SignatureRefused):
+            return json10_refusal(signer)
+        if signer.principal is not None:
+            role, function_name = signer.principal
             operation = (target or "").rpartition(".")[2]
             try:
-                body = json.loads(raw) if raw else {}
+                body = json.loads(raw, object_pairs_hook=_refuse_duplicate_keys) if raw else {}
+            except DuplicateKey as duplicate:
+                # The check reads one copy, DynamoDB Local might use another: refused, never forwarded.
+                return unreadable_request("SerializationException", f"Duplicate key in the request: {duplicate}")
             except ValueError:
                 body = {}
             for action, resource in required_permissions(operation, body, self.table_arn_prefix):

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from local_stack.cloudformation.template import StackTemplate
 from local_stack.dynamodb.iam_proxy import DynamoDBIamProxy
-from local_stack.iam.credentials import principals_by_access_key
+from local_stack.iam.credentials import StackCredentials, issued_keys
 from local_stack.processes import quiet_request_errors
 
 
@@ -23,8 +23,11 @@ async def serve(runtime_file: Path) -> None:
     template = StackTemplate.load(Path(gateway["assemblyDir"]), gateway["stackName"], gateway["region"])
     handler = DynamoDBIamProxy(
         upstream=proxy["upstream"],
-        roles_by_key=principals_by_access_key(template),
+        keys=issued_keys(template, StackCredentials.from_json(gateway["credentials"]))
+        if gateway.get("credentials")
+        else {},
         table_arn_prefix=f"arn:aws:dynamodb:{template.region}:{template.account_id}:table",
+        region=template.region,
     )
     app = web.Application(client_max_size=32 * 1024 * 1024)
     app.router.add_post("/", handler.handle)

@@ -47,6 +47,10 @@ class Role:
         return any(s.effect == "Allow" for s in matching)
 
 
+# A function's role and the function's name, as its access key identifies them.
+Principal = tuple[Role, str]
+
+
 def _as_tuple(value: Any) -> tuple[str, ...]:
     if value is None:
         return ()

@@ -1,29 +1,47 @@
-"""IAM on the wire: which function's role signed a request, and AWS's answer when it may not act.
+"""IAM on the wire: who signed a request (see signatures.py), and AWS's answers when the signature
+is refused or the signer may not act.
 
-Each function signs with its role's access key (see `credentials.py`); anything else signed the
-request as the account's admin (tests, people) and is not checked.
+Each function signs with its role's access key and the stack's owner with the owner's key (see
+`credentials.py`); a request signed with anything else, or not signed, is refused as AWS refuses it.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 
 from aiohttp import web
 
-from local_stack.iam.models import Role
-
-_CREDENTIAL = re.compile(r"Credential=([A-Z0-9]+)/")
-
-# A function's role and the function's name, as its access key identifies them.
-Principal = tuple[Role, str]
+from local_stack.iam.models import Principal
+from local_stack.iam.signatures import IssuedKey, SignatureRefused, authenticate
 
 
-def signing_principal(request: web.Request, principals: Mapping[str, Principal]) -> Principal | None:
-    """The function whose role signed this request (SigV4 `Authorization`), or None for the admin."""
-    match = _CREDENTIAL.search(request.headers.get("Authorization", ""))
-    return principals.get(match.group(1)) if match else None
+async def signer_of(
+    request: web.Request, keys: Mapping[str, IssuedKey], service: str, region: str
+) -> IssuedKey | SignatureRefused:
+    """The issued key that signed `request`, or why its signature is refused."""
+    try:
+        return authenticate(
+            request.method, request.raw_path, request.headers, await request.read(), keys, service, region
+        )
+    except SignatureRefused as refused:
+        return refused
+
+
+def rest_refusal(refused: SignatureRefused) -> web.Response:
+    """How API Gateway (execute-api) and Lambda refuse a signature: 403, the code in `x-amzn-ErrorType`."""
+    return web.Response(
+        status=403,
+        text=json.dumps({"message": refused.message}),
+        content_type="application/json",
+        headers={"x-amzn-ErrorType": f"{refused.code}Exception"},
+    )
+
+
+def json10_refusal(refused: SignatureRefused) -> web.Response:
+    """How DynamoDB (JSON 1.0 protocol) refuses a signature: 400 and the code in `__type`."""
+    body = {"__type": f"com.amazon.coral.service#{refused.code}Exception", "message": refused.message}
+    return web.Response(status=400, text=json.dumps(body), content_type="application/x-amz-json-1.0")
 
 
 def not_authorized(principal: Principal, action: str, resource: str, status: int, error_type: str) -> web.Response:

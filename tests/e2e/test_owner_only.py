@@ -8,11 +8,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+import boto3
 import psutil
 import pytest
 import requests
+from botocore import UNSIGNED
+from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from stage_access import control
+from tests.support.clients import local_client, owner_credentials
 from tests.support.websocket_client import Client
 
 pytestmark = pytest.mark.e2e
@@ -86,3 +91,50 @@ def test_the_control_endpoints_refuse_strangers_and_web_pages_and_change_nothing
     assert (stranger.status_code, page.status_code, trigger.status_code) == (403, 403, 403)
     assert control.control_headers(stack)[control.SECRET_HEADER] not in stranger.text + page.text
     assert control.post(stack, "/__local/faults", {}) == {"dropDisconnectFraction": 0.0}  # unchanged
+
+
+def _calls(env: str) -> dict[str, Any]:
+    heartbeat = f"session-heartbeat-handler-{env}"
+    return {
+        "dynamodb": lambda c: c.list_tables(),
+        "lambda": lambda c: c.get_function_configuration(FunctionName=heartbeat),
+        "lambda-invoke": lambda c: c.invoke(FunctionName=heartbeat, Payload=b"{}"),
+        "apigatewaymanagementapi": lambda c: c.get_connection(ConnectionId="AAAAAAAAAAAAAAA="),
+    }
+
+
+@pytest.mark.parametrize("api", ["dynamodb", "lambda", "lambda-invoke", "apigatewaymanagementapi"])
+def test_every_local_aws_api_refuses_unsigned_and_wrongly_signed_calls_as_aws_does(stack, api):
+    service = api.removesuffix("-invoke")
+    call = _calls(stack["env"])[api]
+    once = {"retries": {"max_attempts": 1}}
+    owner = owner_credentials(stack)
+    callers = {
+        "MissingAuthenticationTokenException": local_client(
+            stack, service, config=Config(signature_version=UNSIGNED, **once)
+        ),
+        "UnrecognizedClientException": boto3.client(
+            service,
+            endpoint_url=local_client(stack, service).meta.endpoint_url,
+            region_name=stack["region"],
+            aws_access_key_id="AKIANEVERISSUED00000",
+            aws_secret_access_key="whatever",
+            config=Config(**once),
+        ),
+        "InvalidSignatureException": boto3.client(
+            service,
+            endpoint_url=local_client(stack, service).meta.endpoint_url,
+            region_name=stack["region"],
+            aws_access_key_id=owner["aws_access_key_id"],
+            aws_secret_access_key=owner["aws_secret_access_key"] + "x",
+            config=Config(**once),
+        ),
+    }
+    for code, client in callers.items():
+        with pytest.raises(ClientError) as refused:
+            call(client)
+        assert refused.value.response["Error"]["Code"] == code, (api, refused.value.response)
+    try:  # the owner's own key is accepted (a connection that does not exist is simply gone)
+        call(local_client(stack, service))
+    except ClientError as error:
+        assert error.response["Error"]["Code"] == "GoneException" and api == "apigatewaymanagementapi"

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 
 from session_management import contracts
 from stage_access import tokens as stage_tokens
+from tests.support.clients import local_client
 from tests.support.reliability_report import record
 from tests.support.session_clients import create_session, join
 from tests.support.stack_state import listener_count
@@ -365,14 +366,7 @@ def _connection_of(dynamodb: Any, tables: dict[str, str], session_id: str, langu
 
 
 def cli_management_client(stack: dict[str, Any]) -> Any:
-    import boto3
     from botocore.config import Config
 
-    return boto3.client(
-        "apigatewaymanagementapi",
-        endpoint_url=stack["managementApiUrl"],
-        region_name=stack["region"],
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-        config=Config(retries={"max_attempts": 1}, read_timeout=15, connect_timeout=5),
-    )
+    config = Config(retries={"max_attempts": 1}, read_timeout=15, connect_timeout=5)
+    return local_client(stack, "apigatewaymanagementapi", config=config)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
@@ -46,3 +47,68 @@ def function_spec(code: Path, **fields: Any) -> FunctionSpec:
         "timeout_seconds": 10,
     }
     return FunctionSpec(**{**defaults, **fields})
+
+
+OWNER_KEY = "AKIAOWNER00000000000"
+OWNER_SECRET = "owner-secret"
+
+
+def owner_keys(**roles: tuple[str, Any]) -> dict[str, Any]:
+    """The keys a stack issued: its owner's, and `roles` (access key -> (secret, principal))."""
+    from local_stack.iam.signatures import IssuedKey
+
+    keys = {OWNER_KEY: IssuedKey(OWNER_SECRET, None)}
+    keys.update({key: IssuedKey(secret, principal) for key, (secret, principal) in roles.items()})
+    return keys
+
+
+def sigv4_headers(
+    method: str, url: str, body: bytes, key: str, secret: str, service: str, region: str = "us-east-1"
+) -> dict[str, str]:
+    """The headers botocore signs a request with (what any AWS SDK would send)."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    request = AWSRequest(method=method, url=url, data=body)
+    SigV4Auth(Credentials(key, secret), service, region).add_auth(request)
+    return dict(request.headers.items())
+
+
+class SigningClient:
+    """An aiohttp TestClient whose HTTP requests are signed (by the owner unless `key` is given);
+    WebSocket handshakes and everything else pass through unchanged."""
+
+    def __init__(self, client: Any, service: str, key: str = OWNER_KEY, secret: str = OWNER_SECRET) -> None:
+        self._client, self._service, self._key, self._secret = client, service, key, secret
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def as_(self, key: str, secret: str) -> SigningClient:
+        return SigningClient(self._client, self._service, key, secret)
+
+    @property
+    def unsigned(self) -> Any:
+        return self._client
+
+    def request(self, method: str, path: str, *, data: bytes = b"", headers: dict[str, str] | None = None, **kw: Any):
+        extra = dict(headers or {})
+        if "json" in kw:
+            data = json.dumps(kw.pop("json")).encode()
+            extra.setdefault("Content-Type", "application/json")
+        url = str(self._client.make_url(path))
+        signed = sigv4_headers(method, url, data, self._key, self._secret, self._service)
+        return self._client.request(method, path, data=data, headers={**signed, **extra}, **kw)
+
+    def post(self, path: str, **kw: Any):
+        return self.request("POST", path, **kw)
+
+    def get(self, path: str, **kw: Any):
+        return self.request("GET", path, **kw)
+
+    def put(self, path: str, **kw: Any):
+        return self.request("PUT", path, **kw)
+
+    def delete(self, path: str, **kw: Any):
+        return self.request("DELETE", path, **kw)

@@ -24,7 +24,7 @@ from local_stack.apigateway.websocket_api import Authorizer, Route, Stage, WebSo
 from local_stack.awslambda.permissions import InvokePermission
 from local_stack.awslambda.pool import InvocationResult
 from local_stack.iam.models import Role, Statement
-from tests.unit.local_stack.fakes import RecordingPool
+from tests.unit.local_stack.fakes import RecordingPool, SigningClient, owner_keys
 
 SETTINGS = GatewaySettings(
     stack_name="S",
@@ -74,7 +74,7 @@ def run(
     scenario: Scenario,
     api: WebSocketApi | None = None,
     permissions: list[InvokePermission] | None = None,
-    principals: dict[str, tuple[Role, str]] | None = None,
+    keys: dict[str, Any] | None = None,
     function_pools: dict[str, RecordingPool] | None = None,
     **settings: Any,
 ) -> None:
@@ -85,9 +85,9 @@ def run(
             api or websocket_api(), "prod", function_pools, replace(SETTINGS, **settings), 0, permissions
         )
         app = web.Application()
-        responses.add_routes(app, gateway, principals or {})
+        responses.add_routes(app, gateway, keys or owner_keys())
         async with TestClient(TestServer(app)) as client:
-            await scenario(client, gateway, function_pools)
+            await scenario(SigningClient(client, "execute-api"), gateway, function_pools)
 
     asyncio.run(main())
 
@@ -392,21 +392,25 @@ def test_a_function_whose_role_lacks_manage_connections_is_forbidden():
         (Statement("Allow", ("execute-api:ManageConnections",), (resource,)),),
     )
     reader = Role("R", "reader-role", "arn:aws:iam::000000000000:role/reader-role", ())
-    principals = {"ASIAPOSTER0000000000": (poster, "poster"), "ASIAREADER0000000000": (reader, "reader")}
-
-    def signed(key: str) -> dict[str, str]:
-        return {"Authorization": f"AWS4-HMAC-SHA256 Credential={key}/20260101/us-east-1/execute-api/aws4_request"}
+    keys = owner_keys(
+        ASIAPOSTER0000000000=("poster-secret", (poster, "poster")),
+        ASIAREADER0000000000=("reader-secret", (reader, "reader")),
+    )
 
     async def scenario(client, gateway, pools):
         url = "/prod/@connections/AAAAAAAAAAAAAAA="
-        refused = await client.post(url, data=b"{}", headers=signed("ASIAREADER0000000000"))
+        as_poster, as_reader = (
+            client.as_("ASIAPOSTER0000000000", "poster-secret"),
+            client.as_("ASIAREADER0000000000", "reader-secret"),
+        )
+        refused = await as_reader.post(url, data=b"{}")
         assert refused.status == 403 and refused.headers["x-amzn-ErrorType"] == "ForbiddenException"
         assert "assumed-role/reader-role/reader is not authorized" in (await refused.json())["message"]
-        allowed = await client.post(url, data=b"{}", headers=signed("ASIAPOSTER0000000000"))
+        allowed = await as_poster.post(url, data=b"{}")
         assert allowed.status == 410  # past the IAM check: the connection is simply gone
-        assert (await client.get(url, headers=signed("ASIAPOSTER0000000000"))).status == 403
+        assert (await as_poster.get(url)).status == 403
 
-    run(scenario, principals=principals)
+    run(scenario, keys=keys)
 
 
 def test_a_plain_request_to_the_stage_needs_an_upgrade():
@@ -461,16 +465,15 @@ def test_a_method_the_management_api_lacks_is_refused_and_leaves_the_connection_
 
 def test_an_unknown_method_is_refused_before_the_iam_check_and_before_forwarding():
     nobody = Role("R", "nobody-role", "arn:aws:iam::000000000000:role/nobody-role", ())
-    signed = {"Authorization": "AWS4-HMAC-SHA256 Credential=ASIANOBODY0000000000/20260101/us-east-1/execute-api/x"}
 
     async def scenario(client, gateway, pools):
         # Owned by process 1, whose port (1) nothing listens on: forwarding would fail with 500.
         url = f"/prod/@connections/{quote(new_connection_id(1), safe='')}"
-        for headers in ({}, signed):
-            refused = await client.put(url, data=b"{}", headers=headers)
+        as_nobody = client.as_("ASIANOBODY0000000000", "nobody-secret")
+        for refused in (await client.unsigned.put(url, data=b"{}"), await as_nobody.put(url, data=b"{}")):
             assert refused.status == 403
             assert refused.headers["x-amzn-ErrorType"] == "MissingAuthenticationTokenException"
-        forbidden = await client.delete(url, headers=signed)
+        forbidden = await as_nobody.delete(url)
         assert forbidden.headers["x-amzn-ErrorType"] == "ForbiddenException"  # the known methods are checked
 
-    run(scenario, principals={"ASIANOBODY0000000000": (nobody, "nobody")}, plain_ports=(0, 1))
+    run(scenario, keys=owner_keys(ASIANOBODY0000000000=("nobody-secret", (nobody, "nobody"))), plain_ports=(0, 1))

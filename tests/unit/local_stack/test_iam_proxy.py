@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from local_stack.dynamodb.iam_proxy import DynamoDBIamProxy
 from local_stack.iam.models import Role, Statement
+from tests.unit.local_stack.fakes import owner_keys
 
 PREFIX = "arn:aws:dynamodb:us-east-1:000000000000:table"
 READER_KEY = "ASIAREADER0000000000"
@@ -22,7 +23,9 @@ READER = Role(
     "arn:aws:iam::000000000000:role/reader-role",
     (Statement("Allow", ("dynamodb:GetItem",), (f"{PREFIX}/sessions",)),),
 )
-SIGNED = {"Authorization": f"AWS4-HMAC-SHA256 Credential={READER_KEY}/20260101/us-east-1/dynamodb/aws4_request"}
+READER_SECRET = "reader-secret"
+# For requests refused before their signature is looked at (more than one target).
+UNCHECKED_SIGNATURE = {"Authorization": f"AWS4-HMAC-SHA256 Credential={READER_KEY}/20260101/us-east-1/dynamodb/x"}
 BODY = json.dumps({"TableName": "sessions", "Key": {"id": {"S": "1"}}}).encode()
 GET_ITEM, DELETE_TABLE = "DynamoDB_20120810.GetItem", "DynamoDB_20120810.DeleteTable"
 
@@ -42,7 +45,8 @@ def run(scenario: Scenario) -> None:
         upstream_app = web.Application()
         upstream_app.router.add_post("/", dynamodb_local)
         async with TestServer(upstream_app) as upstream:
-            proxy = DynamoDBIamProxy(str(upstream.make_url("/")), {READER_KEY: (READER, "reader")}, PREFIX)
+            keys = owner_keys(**{READER_KEY: (READER_SECRET, (READER, "reader"))})
+            proxy = DynamoDBIamProxy(str(upstream.make_url("/")), keys, PREFIX, "us-east-1")
             app = web.Application()
             app.router.add_post("/", proxy.handle)
             async with TestClient(TestServer(app)) as client:
@@ -52,8 +56,26 @@ def run(scenario: Scenario) -> None:
     asyncio.run(main())
 
 
-def targets(*values: str, signed: bool = True) -> list[tuple[str, str]]:
-    return [*(SIGNED.items() if signed else ()), *(("X-Amz-Target", value) for value in values)]
+def targets(
+    client: TestClient[web.Request, web.Application],
+    *values: str,
+    signed: bool = True,
+    secret: str = READER_SECRET,
+    body: bytes = BODY,
+) -> list[tuple[str, str]]:
+    """The X-Amz-Target headers, and (for one target) the reader's real SigV4 signature over them."""
+    headers = [("X-Amz-Target", value) for value in values]
+    if not signed:
+        return headers
+    if len(values) != 1:
+        return [*UNCHECKED_SIGNATURE.items(), *headers]
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    request = AWSRequest(method="POST", url=str(client.make_url("/")), data=body, headers=dict(headers))
+    SigV4Auth(Credentials(READER_KEY, secret), "dynamodb", "us-east-1").add_auth(request)
+    return list(request.headers.items())
 
 
 async def raw_post(client: TestClient[web.Request, web.Application], extra: list[tuple[str, str]]) -> tuple[int, bytes]:
@@ -63,7 +85,7 @@ async def raw_post(client: TestClient[web.Request, web.Application], extra: list
     lines = [
         "POST / HTTP/1.1",
         f"Host: {client.server.host}",
-        *(f"{k}: {v}" for k, v in [*SIGNED.items(), *extra]),
+        *(f"{k}: {v}" for k, v in [*UNCHECKED_SIGNATURE.items(), *extra]),
         f"Content-Length: {len(BODY)}",
         "Connection: close",
     ]
@@ -83,7 +105,7 @@ async def error_type(response: Any) -> str:
 
 def test_one_allowed_target_is_forwarded_exactly_once():
     async def scenario(client, forwarded):
-        allowed = await client.post("/", data=BODY, headers=targets(GET_ITEM))
+        allowed = await client.post("/", data=BODY, headers=targets(client, GET_ITEM))
         assert allowed.status == 200
         assert forwarded == [[GET_ITEM]]
 
@@ -92,7 +114,7 @@ def test_one_allowed_target_is_forwarded_exactly_once():
 
 def test_a_target_the_role_lacks_is_denied_and_not_forwarded():
     async def scenario(client, forwarded):
-        denied = await client.post("/", data=BODY, headers=targets(DELETE_TABLE))
+        denied = await client.post("/", data=BODY, headers=targets(client, DELETE_TABLE))
         assert denied.status == 400 and await error_type(denied) == "AccessDeniedException"
         assert forwarded == []
 
@@ -102,10 +124,10 @@ def test_a_target_the_role_lacks_is_denied_and_not_forwarded():
 def test_two_targets_are_refused_and_nothing_is_forwarded_in_either_order_or_case():
     async def scenario(client, forwarded):
         for headers in (
-            targets(GET_ITEM, DELETE_TABLE),
-            targets(DELETE_TABLE, GET_ITEM),
-            targets(GET_ITEM, GET_ITEM),
-            targets(GET_ITEM, DELETE_TABLE, signed=False),  # the admin too: nobody gets an ambiguous request
+            targets(client, GET_ITEM, DELETE_TABLE),
+            targets(client, DELETE_TABLE, GET_ITEM),
+            targets(client, GET_ITEM, GET_ITEM),
+            targets(client, GET_ITEM, DELETE_TABLE, signed=False),  # the admin too: nobody gets an ambiguous request
         ):
             refused = await client.post("/", data=BODY, headers=headers)
             assert refused.status == 400 and await error_type(refused) == "SerializationException"
@@ -121,8 +143,34 @@ def test_two_targets_are_refused_and_nothing_is_forwarded_in_either_order_or_cas
 def test_a_folded_list_of_targets_is_an_unknown_operation_and_not_forwarded():
     async def scenario(client, forwarded):
         for value in (f"{GET_ITEM}, {DELETE_TABLE}", f"{GET_ITEM},{DELETE_TABLE}", f"{GET_ITEM} {DELETE_TABLE}"):
-            refused = await client.post("/", data=BODY, headers=targets(value))
+            refused = await client.post("/", data=BODY, headers=targets(client, value))
             assert refused.status == 400 and await error_type(refused) == "UnknownOperationException"
+        assert forwarded == []
+
+    run(scenario)
+
+
+def test_an_unsigned_or_wrongly_signed_request_gets_dynamodbs_refusal_and_is_not_forwarded():
+    async def scenario(client, forwarded):
+        unsigned = await client.post("/", data=BODY, headers=targets(client, GET_ITEM, signed=False))
+        assert unsigned.status == 400 and await error_type(unsigned) == "MissingAuthenticationTokenException"
+        wrong = await client.post("/", data=BODY, headers=targets(client, GET_ITEM, secret="guessed"))
+        assert wrong.status == 400 and await error_type(wrong) == "InvalidSignatureException"
+        tampered = targets(client, GET_ITEM)  # signed over BODY, sent with another body
+        other = await client.post("/", data=BODY.replace(b'"1"', b'"2"'), headers=tampered)
+        assert await error_type(other) == "InvalidSignatureException"
+        assert forwarded == []
+
+    run(scenario)
+
+
+def test_a_body_with_a_duplicate_key_is_refused_not_forwarded():
+    """The check would read one `TableName`, DynamoDB Local perhaps another."""
+    duplicated = b'{"TableName": "sessions", "TableName": "secrets", "Key": {"id": {"S": "1"}}}'
+
+    async def scenario(client, forwarded):
+        refused = await client.post("/", data=duplicated, headers=targets(client, GET_ITEM, body=duplicated))
+        assert refused.status == 400 and await error_type(refused) == "SerializationException"
         assert forwarded == []
 
     run(scenario)

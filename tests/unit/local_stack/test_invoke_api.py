@@ -14,7 +14,7 @@ from local_stack.awslambda import responses
 from local_stack.awslambda.models import FunctionSpec
 from local_stack.awslambda.pool import InvocationResult
 from local_stack.iam.models import Role, Statement
-from tests.unit.local_stack.fakes import RecordingPool
+from tests.unit.local_stack.fakes import RecordingPool, SigningClient, owner_keys
 
 ARN = "arn:aws:lambda:us-east-1:000000000000:function:worker"
 SPEC = FunctionSpec("Worker", "worker", ARN, "app.handler", "python3.11", Path(), 512, 30, {"A": "1"})
@@ -26,15 +26,15 @@ def pool(result: InvocationResult) -> RecordingPool:
     return recording
 
 
-def run(scenario: Callable[[TestClient, RecordingPool], Awaitable[None]], result=None, principals=None) -> None:
+def run(scenario: Callable[[TestClient, RecordingPool], Awaitable[None]], result=None, keys=None) -> None:
     worker = pool(result or InvocationResult(payload={"ok": True}))
 
     async def main() -> None:
         app = web.Application()
         api = responses.InvokeApi({"worker": worker})
-        responses.add_routes(app, api, principals or {})
+        responses.add_routes(app, api, keys or owner_keys(), "us-east-1")
         async with TestClient(TestServer(app)) as client:
-            await scenario(client, worker)
+            await scenario(SigningClient(client, "lambda"), worker)
             await asyncio.sleep(0.01)  # let an Event invocation's task finish in this loop
 
     asyncio.run(main())
@@ -102,16 +102,15 @@ def test_a_function_whose_role_may_not_invoke_gets_access_denied():
         (Statement("Allow", ("lambda:InvokeFunction",), (ARN + "-other",)),),
     )
     key = "ASIACALLER0000000000"
-    headers = {"Authorization": f"AWS4-HMAC-SHA256 Credential={key}/20260101/us-east-1/lambda/aws4_request"}
 
     async def scenario(client, worker):
-        refused = await client.post("/2015-03-31/functions/worker/invocations", data=b"{}", headers=headers)
+        refused = await client.as_(key, "caller-secret").post("/2015-03-31/functions/worker/invocations", data=b"{}")
         assert refused.status == 403 and refused.headers["x-amzn-ErrorType"] == "AccessDeniedException"
         body = json.loads(await refused.text())
         assert body["Message"].endswith(f"lambda:InvokeFunction on resource: {ARN}")
         assert worker.events == []
 
-    run(scenario, principals={key: (caller, "caller")})
+    run(scenario, keys=owner_keys(**{key: ("caller-secret", (caller, "caller"))}))
 
 
 def test_a_throttled_synchronous_invoke_is_429_too_many_requests():

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from local_stack.apigateway.settings import GatewaySettings
+from local_stack.iam.credentials import StackCredentials
 from local_stack.layout import StackLayout, runtime_settings, stack_description
 from local_stack.supervisor import LocalStackOptions
 from local_stack.tls import TlsFiles
@@ -22,6 +23,8 @@ def layout(tmp_path: Path) -> StackLayout:
         signing_keys_file=tmp_path / "keys.json",
         control_secret="s3cret",
         control_secret_file=tmp_path / "control-secret",
+        credentials=StackCredentials("seed", "AKIAOWNER00000000000", "owner-secret"),
+        credentials_file=tmp_path / "credentials.json",
         dynamodb_port=1001,
         cognito_port=1002,
         proxy_port=1003,
