@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from local_stack.cloudformation.template import StackTemplate
+from local_stack.cloudformation.template import StackTemplate, TemplateError
 
 
 @dataclass(frozen=True)
@@ -57,9 +57,26 @@ def _as_tuple(value: Any) -> tuple[str, ...]:
     return tuple(str(v) for v in (value if isinstance(value, list) else [value]))
 
 
-def _statements(template: StackTemplate, document: Mapping[str, Any]) -> list[Statement]:
+# What IAM evaluates that this evaluator does not: a statement with one of these could allow less
+# than it seems (a Condition) or more (a NotResource read as everything), so it is refused.
+_UNEVALUATED = ("Condition", "NotResource", "NotPrincipal")
+
+
+class UnsupportedPolicy(TemplateError):
+    """A policy statement the local IAM cannot evaluate exactly; the stack does not start."""
+
+
+def _statements(template: StackTemplate, document: Mapping[str, Any], owner: str) -> list[Statement]:
     resolved = template.resolve(dict(document))
     raw = resolved.get("Statement", [])
+    for index, statement in enumerate(raw if isinstance(raw, list) else [raw]):
+        for element in _UNEVALUATED:
+            if element in statement:
+                name = statement.get("Sid") or f"statement {index}"
+                raise UnsupportedPolicy(
+                    f"{owner}: {name} uses {element}, which the local IAM does not evaluate; it refuses to start "
+                    "rather than allow more than AWS would (see Known differences in docs/LOCAL_STACK.md)"
+                )
     return [
         Statement(
             effect=str(s.get("Effect", "Allow")),
@@ -83,10 +100,10 @@ def roles_from_template(template: StackTemplate) -> dict[str, Role]:
         name = template.physical_id(resource.logical_id)
         statements: list[Statement] = []
         for inline in resource.properties.get("Policies", []):
-            statements.extend(_statements(template, inline["PolicyDocument"]))
+            statements.extend(_statements(template, inline["PolicyDocument"], resource.logical_id))
         for policy in policies:
             if name in _role_refs(template, policy.properties.get("Roles", [])):
-                statements.extend(_statements(template, policy.properties["PolicyDocument"]))
+                statements.extend(_statements(template, policy.properties["PolicyDocument"], policy.logical_id))
         roles[resource.logical_id] = Role(
             logical_id=resource.logical_id,
             name=name,

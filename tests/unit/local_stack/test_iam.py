@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
+
+import pytest
 
 from local_stack.cloudformation.template import StackTemplate
 from local_stack.dynamodb.iam_proxy import required_permissions
-from local_stack.iam.models import Role, Statement, access_key_for, roles_from_template
+from local_stack.iam.models import Role, Statement, UnsupportedPolicy, access_key_for, roles_from_template
 
 TABLE = "arn:aws:dynamodb:us-east-1:000000000000:table/sessions"
 
@@ -113,6 +116,25 @@ def test_roles_gather_inline_policies_and_the_policies_attached_to_them():
     assert not handler.is_allowed("dynamodb:GetItem", TABLE)  # the attached Deny beats the inline Allow
     assert handler.is_allowed("dynamodb:GetItem", TABLE + "-other")
     assert other.statements == ()
+
+
+@pytest.mark.parametrize(
+    "element",
+    [
+        {"Condition": {"StringEquals": {"aws:SourceAccount": "000000000000"}}},
+        {"NotResource": "arn:aws:dynamodb:us-east-1:000000000000:table/secrets"},
+    ],
+)
+def test_a_statement_the_local_iam_cannot_evaluate_stops_the_stack_naming_it(element):
+    """An Allow with a Condition would otherwise allow unconditionally, a NotResource everything."""
+    statement = {"Sid": "Narrowed", "Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": "*", **element}
+    if "NotResource" in element:
+        del statement["Resource"]
+    template = copy.deepcopy(TEMPLATE)
+    template["Resources"]["HandlerPolicy"]["Properties"]["PolicyDocument"]["Statement"].append(statement)
+    with pytest.raises(UnsupportedPolicy) as refused:
+        roles_from_template(StackTemplate(template, stack_name="S", region="us-east-1", assembly_dir=Path()))
+    assert "HandlerPolicy: Narrowed uses" in str(refused.value) and next(iter(element)) in str(refused.value)
 
 
 def test_access_keys_are_stable_and_shaped_like_temporary_ones():
