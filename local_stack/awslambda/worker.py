@@ -7,12 +7,14 @@ as they go to CloudWatch in Lambda, so they can never corrupt the protocol.
 
 from __future__ import annotations
 
+import ctypes
 import decimal
 import importlib
 import json
 import math
 import os
 import secrets
+import signal
 import stat
 import sys
 import time
@@ -118,7 +120,20 @@ def open_log(path: str) -> int:
     return fd
 
 
+def die_with_the_gateway() -> None:
+    """Frozen between invocations (SIGSTOP), a worker cannot see its stdin close when the gateway
+    dies; the kernel kills it instead (PR_SET_PDEATHSIG with SIGKILL, which a stopped process gets)."""
+    parent = os.getppid()
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG (Linux)
+    except (AttributeError, OSError):
+        return
+    if os.getppid() != parent:  # the gateway died before the call: nobody will signal us
+        os._exit(1)
+
+
 def main() -> None:
+    die_with_the_gateway()
     protocol_out = os.fdopen(os.dup(1), "w", buffering=1)
     log_fd = open_log(os.environ["LOCAL_LAMBDA_LOG_FILE"])
     os.dup2(log_fd, 1)

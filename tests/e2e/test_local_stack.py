@@ -12,6 +12,7 @@ import pytest
 
 from local_stack import cli
 from local_stack.supervisor import LocalStackOptions
+from tests.support.clients import signed_request
 from tests.support.websocket_client import Client
 
 pytestmark = pytest.mark.e2e
@@ -50,15 +51,13 @@ def test_tls_endpoints_are_trusted_through_the_local_ca(stack, speaker_token):
         context = ssl.create_default_context(cafile=stack["caBundle"])
         # Connection ids are base64 and may hold '/' or '+': clients must URL-encode them, as boto3 does.
         url = f"{stack['managementApiTlsUrl']}/@connections/{quote(created['connectionId'], safe='')}"
-        with urllib.request.urlopen(url, context=context, timeout=5) as response:
+        with urllib.request.urlopen(signed_request(stack, url), context=context, timeout=5) as response:
             info = json.load(response)
         assert set(info) == {"connectedAt", "identity", "lastActiveAt"}
 
 
 def test_management_api_answers_410_for_unknown_connections(stack):
-    request = urllib.request.Request(
-        f"{stack['managementApiUrl']}/@connections/AAAAAAAAAAAAAAA=", data=b"{}", method="POST"
-    )
+    request = signed_request(stack, f"{stack['managementApiUrl']}/@connections/AAAAAAAAAAAAAAA=", "POST", b"{}")
     with pytest.raises(urllib.error.HTTPError) as gone:
         urllib.request.urlopen(request, timeout=5)
     assert gone.value.code == 410

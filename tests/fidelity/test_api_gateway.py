@@ -17,6 +17,7 @@ from urllib.parse import quote, urlencode
 import pytest
 import websocket
 
+from tests.support.clients import signed_request
 from tests.support.probe_stack import started_probe_stack
 from tests.support.stack_state import recorded_events_file
 
@@ -79,7 +80,7 @@ def recorded(table: Any, kind: str, connection_id: str, timeout: float = 10) -> 
 
 def management(stack: dict[str, Any], connection_id: str, method: str, data: bytes | None = None) -> int:
     url = f"{stack['managementApiUrl']}/@connections/{quote(connection_id, safe='')}"
-    request = urllib.request.Request(url, data=data, method=method)
+    request = signed_request(stack, url, method, data)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return int(response.status)

@@ -56,10 +56,21 @@ def _refused(stack: dict[str, Any], headers: dict[str, str] | None = None, **que
 def test_attack_is_refused_401_and_creates_nothing(stack, dynamodb, tables, attack):
     token = ATTACKS[attack](stack)
     before = _sessions_count(dynamodb, tables)
-    refused = _refused(stack, **CREATE, token=token)
+    if attack == "oversized":  # in the query it would pass 4,096 URL characters (414): the header form
+        refused = _refused(stack, headers={"Authorization": token}, **CREATE)
+    else:
+        refused = _refused(stack, **CREATE, token=token)
     assert refused.status == 401
     assert "Unauthorized" in refused.body
     assert token not in refused.body
+    assert _sessions_count(dynamodb, tables) == before
+
+
+def test_a_token_that_makes_the_url_longer_than_4096_characters_is_refused_414_without_echo(stack, dynamodb, tables):
+    token = tokens.signed_by_pool(stack, padding="x" * 6_500)
+    before = _sessions_count(dynamodb, tables)
+    refused = _refused(stack, **CREATE, token=token)
+    assert refused.status == 414 and token not in refused.body
     assert _sessions_count(dynamodb, tables) == before
 
 

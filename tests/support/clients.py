@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -30,3 +31,18 @@ def local_client(stack: dict[str, Any], service: str, **options: Any) -> Any:
         **owner_credentials(stack),
         **options,
     )
+
+
+def signed_request(
+    stack: dict[str, Any], url: str, method: str = "GET", data: bytes | None = None, service: str = "execute-api"
+) -> urllib.request.Request:
+    """A raw HTTP request signed (SigV4) with the owner's key, as an SDK would send it."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    owner = owner_credentials(stack)
+    credentials = Credentials(owner["aws_access_key_id"], owner["aws_secret_access_key"])
+    signing = AWSRequest(method=method, url=url, data=data or b"")
+    SigV4Auth(credentials, service, stack.get("region", "us-east-1")).add_auth(signing)
+    return urllib.request.Request(url, data=data, method=method, headers=dict(signing.headers.items()))

@@ -7,6 +7,7 @@ import asyncio
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -213,3 +214,37 @@ def test_a_slot_held_by_another_process_is_refused_and_freed_when_it_exits(tmp_p
         holder.wait()
     assert slots.try_acquire() == 0  # the kernel released the dead process's lock
     slots.close()
+
+
+def test_a_frozen_worker_dies_with_its_gateway(code, tmp_path):
+    """A gateway killed outright leaves no stopped workers behind (they cannot read stdin's EOF)."""
+    script = textwrap.dedent(
+        f"""
+        import asyncio, sys
+        from pathlib import Path
+        sys.path[:0] = [{str(Path.cwd())!r}]
+        from local_stack.awslambda.pool import FunctionPool
+        from tests.unit.local_stack.fakes import function_spec
+
+        async def main():
+            pool = FunctionPool(function_spec(Path({str(code)!r})), {{}}, Path({str(tmp_path)!r}), 1)
+            result = await pool.invoke({{}})
+            print(result.payload["pid"], flush=True)
+            await asyncio.sleep(60)
+
+        asyncio.run(main())
+        """
+    )
+    gateway = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert gateway.stdout is not None
+    worker = int(gateway.stdout.readline())
+    deadline = time.monotonic() + 5
+    while process_state(worker) != "T":  # frozen (SIGSTOP takes effect asynchronously)
+        assert time.monotonic() < deadline, process_state(worker)
+        time.sleep(0.01)
+    gateway.kill()
+    gateway.wait()
+    deadline = time.monotonic() + 5
+    while Path(f"/proc/{worker}").exists() and process_state(worker) != "Z":
+        assert time.monotonic() < deadline, f"worker {worker} outlived its gateway"
+        time.sleep(0.02)
