@@ -8,9 +8,13 @@ ARN is 403; anything else that goes wrong is 500.
 from __future__ import annotations
 
 import fnmatch
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+# API Gateway's quota on a Lambda authorizer's result (the policy and context together).
+MAX_AUTHORIZER_RESULT_BYTES = 8 * 1024
 
 
 @dataclass(frozen=True)
@@ -56,8 +60,13 @@ def evaluate(result: Any, method_arn: str) -> AuthorizationDecision:
         return AuthorizationDecision(403, reason="policy does not allow the method ARN")
     context: dict[str, Any] = {"principalId": str(result["principalId"])}
     raw_context = result.get("context") or {}
-    if not isinstance(raw_context, Mapping) or any(isinstance(v, dict | list) for v in raw_context.values()):
+    if not isinstance(raw_context, Mapping) or any(
+        value is None or isinstance(value, dict | list) for value in raw_context.values()
+    ):
+        # API Gateway: context values are strings, numbers or booleans; anything else is a 500.
         return AuthorizationDecision(500, reason="authorizer context must hold only strings, numbers and booleans")
+    if len(json.dumps(result, default=str)) > MAX_AUTHORIZER_RESULT_BYTES:
+        return AuthorizationDecision(500, reason="authorizer result over 8 KB")
     for key, value in raw_context.items():
         context[str(key)] = str(value).lower() if isinstance(value, bool) else str(value)
     return AuthorizationDecision(200, context=context)

@@ -18,6 +18,13 @@ def _request_time(epoch_ms: int) -> str:
     return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).strftime("%d/%b/%Y:%H:%M:%S +0000")
 
 
+def _identity(connection: Connection) -> dict[str, str]:
+    identity = {"sourceIp": connection.source_ip}
+    if connection.user_agent is not None:
+        identity["userAgent"] = connection.user_agent
+    return identity
+
+
 def request_context(
     connection: Connection,
     *,
@@ -38,7 +45,7 @@ def request_context(
         "stage": stage,
         "connectedAt": connection.connected_at_ms,
         "requestTimeEpoch": now_ms,
-        "identity": {"userAgent": connection.user_agent, "sourceIp": connection.source_ip},
+        "identity": _identity(connection),
         "requestId": request_id or new_request_id(),
         "domainName": domain_name,
         "connectionId": connection.connection_id,

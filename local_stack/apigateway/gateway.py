@@ -121,7 +121,11 @@ class WebSocketGateway:
         """Run the `$connect` authorizer and integration; None lets the socket open."""
         self.connections[connection.connection_id] = connection
         try:
-            refusal = await self._authorize_and_connect(connection)
+            if self._stage_throttle is not None and not self._stage_throttle.allow():
+                # Stage throttling covers every route, `$connect` included.
+                refusal: Refusal | None = Refusal(429, '{"message": "Too Many Requests"}', "application/json")
+            else:
+                refusal = await self._authorize_and_connect(connection)
         except Exception:
             log.exception("handshake failed")
             refusal = Refusal(500, "Internal server error")
@@ -165,6 +169,10 @@ class WebSocketGateway:
         if status >= 300:
             body = payload.get("body")
             return Refusal(status, body if isinstance(body, str) else "", "application/json")
+        raw_headers = payload.get("headers")
+        headers: dict[str, Any] = raw_headers if isinstance(raw_headers, dict) else {}
+        chosen = next((str(v) for k, v in headers.items() if k.lower() == "sec-websocket-protocol"), None)
+        connection.subprotocol = chosen
         return None
 
     def opened(self, connection: Connection, socket: Any, transport: Any) -> None:

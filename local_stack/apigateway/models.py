@@ -28,7 +28,7 @@ class Connection:
     connection_id: str
     connected_at_ms: int
     source_ip: str
-    user_agent: str
+    user_agent: str | None  # None when the client sent no User-Agent: the event then has none
     headers: dict[str, str]
     multi_value_headers: dict[str, list[str]]
     query: dict[str, str] | None
@@ -40,6 +40,9 @@ class Connection:
     transport: Any = None
     close_code: int | None = None
     close_reason: str = ""
+    # What the `$connect` integration chose of the client's offered subprotocols (its response's
+    # Sec-WebSocket-Protocol header); API Gateway passes it to the client.
+    subprotocol: str | None = None
     disconnect_fired: bool = field(default=False)
 
     @property

@@ -9,6 +9,8 @@ forwarded to that process (connection ids name their owner).
 from __future__ import annotations
 
 import json
+import secrets
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
@@ -29,6 +31,8 @@ MAX_REQUEST_LINE_AND_HEADERS_BYTES = 10_240
 MAX_WEBSOCKET_URL_CHARS = 4_096
 # API Gateway's close code for a binary frame: WebSocket APIs take text frames only.
 UNSUPPORTED_DATA = 1003
+# The close code reported for a close frame that carried none (RFC 6455 section 7.4.1).
+NO_STATUS_RECEIVED = 1005
 _STATUS_OF = {"GoneException": 410, "PayloadTooLargeException": 413}
 # The management API's only operations: PostToConnection, GetConnection, DeleteConnection.
 MANAGEMENT_METHODS = frozenset({"POST", "GET", "DELETE"})
@@ -78,11 +82,30 @@ def refusal_response(refusal: Refusal) -> web.Response:
     return web.Response(status=refusal.status, text=refusal.text, content_type=refusal.content_type)
 
 
+def _edge_headers(request: web.Request, source_ip: str) -> list[tuple[str, str]]:
+    """The headers API Gateway's edge adds to a `$connect` request: the client's address appended to
+    any X-Forwarded-For it sent, the deployed port and scheme, and a trace id."""
+    forwarded = ", ".join([*request.headers.getall("X-Forwarded-For", []), source_ip])
+    trace = request.headers.get("X-Amzn-Trace-Id") or f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)}"
+    return [
+        ("X-Amzn-Trace-Id", trace),
+        ("X-Forwarded-For", forwarded),
+        ("X-Forwarded-Port", "443"),
+        ("X-Forwarded-Proto", "https"),
+    ]
+
+
+_EDGE_HEADERS = frozenset({"x-amzn-trace-id", "x-forwarded-for", "x-forwarded-port", "x-forwarded-proto"})
+
+
 def connection_from(request: web.Request, process_index: int) -> Connection:
     """The connection an upgrade request asks for, with what `$connect` events carry of it."""
-    headers = {k: v for k, v in request.headers.items()}
+    source_ip = request.remote or "127.0.0.1"
+    received = [(k, v) for k, v in request.headers.items() if k.lower() not in _EDGE_HEADERS]
+    all_headers = [*received, *_edge_headers(request, source_ip)]
+    headers = dict(all_headers)
     multi_headers: dict[str, list[str]] = {}
-    for key, value in request.headers.items():
+    for key, value in all_headers:
         multi_headers.setdefault(key, []).append(value)
     query = {k: request.query.getall(k)[-1] for k in request.query} or None
     multi_query = {k: list(request.query.getall(k)) for k in request.query} or None
@@ -91,8 +114,8 @@ def connection_from(request: web.Request, process_index: int) -> Connection:
         connection_id=new_connection_id(process_index),
         connected_at_ms=now,
         last_active_at_ms=now,
-        source_ip=request.remote or "127.0.0.1",
-        user_agent=request.headers.get("User-Agent", ""),
+        source_ip=source_ip,
+        user_agent=request.headers.get("User-Agent"),
         headers=headers,
         multi_value_headers=multi_headers,
         query=query,
@@ -120,7 +143,9 @@ async def serve_socket(gateway: WebSocketGateway, request: web.Request, connecti
     # cap) before closing: closing with unread data makes the kernel reset the connection, and
     # the client would never see the close code. Browsers never fragment, so the frame limit is
     # the message limit for them (fragmented 32-128 KB messages, which AWS accepts, are refused).
-    socket = web.WebSocketResponse(max_msg_size=READ_CAP_BYTES, autoping=True)
+    # The subprotocol the `$connect` integration chose goes back to the client, as API Gateway sends it.
+    protocols = (connection.subprotocol,) if connection.subprotocol else ()
+    socket = web.WebSocketResponse(max_msg_size=READ_CAP_BYTES, autoping=True, protocols=protocols)
     await socket.prepare(request)
     gateway.opened(connection, socket, request.transport)
     try:
@@ -146,6 +171,8 @@ async def serve_socket(gateway: WebSocketGateway, request: web.Request, connecti
     finally:
         if connection.close_code is None:
             connection.close_code = socket.close_code if socket.close_code is not None else 1006
+            if connection.close_code == 0:  # a close frame without a status code (RFC 6455: 1005)
+                connection.close_code = NO_STATUS_RECEIVED
             if connection.close_code == WSCloseCode.MESSAGE_TOO_BIG:
                 connection.close_reason = "Message too big"
             elif socket.close_code is None:
@@ -213,7 +240,7 @@ class ManagementApi:
 def _connection_info(connection: Connection) -> web.Response:
     body = {
         "connectedAt": _iso(connection.connected_at_ms),
-        "identity": {"sourceIp": connection.source_ip, "userAgent": connection.user_agent},
+        "identity": {"sourceIp": connection.source_ip, "userAgent": connection.user_agent or ""},
         "lastActiveAt": _iso(connection.last_active_at_ms),
     }
     return web.json_response(body)

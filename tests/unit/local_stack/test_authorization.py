@@ -51,3 +51,15 @@ def test_identity_sources():
     assert not identity_present("route.request.header.Auth", headers, None)
     assert not identity_present("route.request.querystring.token", headers, None)
     assert identity_present("route.request.querystring.token", headers, {"token": "t"})
+
+
+@pytest.mark.parametrize("value", [None, {"nested": "object"}, ["a", "list"]])
+def test_a_context_value_that_is_not_a_string_number_or_boolean_is_500(value):
+    """Not the string "None": API Gateway refuses such a result as a configuration error."""
+    assert evaluate(policy("Allow", METHOD_ARN, context={"userId": value}), METHOD_ARN).status == 500
+
+
+def test_an_authorizer_result_over_8_kb_is_500():
+    big = policy("Allow", METHOD_ARN, context={"claims": "x" * 8_200})
+    assert evaluate(big, METHOD_ARN).status == 500
+    assert evaluate(policy("Allow", METHOD_ARN, context={"claims": "x" * 7_000}), METHOD_ARN).status == 200

@@ -14,9 +14,9 @@ from urllib.parse import quote
 import aiohttp
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
 
-from local_stack.apigateway import responses
+from local_stack.apigateway import events, responses
 from local_stack.apigateway.gateway import WebSocketGateway
 from local_stack.apigateway.ids import new_connection_id
 from local_stack.apigateway.settings import GatewaySettings
@@ -328,7 +328,8 @@ def test_the_stage_throttle_answers_too_many_requests_past_its_burst():
             assert sorted(frames)[:2] == ['echo:{"action": "ask"}'] * 2
             assert json.loads(sorted(frames)[2])["message"] == "Too Many Requests"
 
-    run(scenario, api=websocket_api(stage=Stage("prod", throttling_rate_limit=0.001, throttling_burst_limit=2)))
+    # A burst of 3: the `$connect` takes one (stage throttling covers every route), two messages pass.
+    run(scenario, api=websocket_api(stage=Stage("prod", throttling_rate_limit=0.001, throttling_burst_limit=3)))
 
 
 def test_new_connections_past_the_account_rate_get_429():
@@ -477,3 +478,60 @@ def test_an_unknown_method_is_refused_before_the_iam_check_and_before_forwarding
         assert forbidden.headers["x-amzn-ErrorType"] == "ForbiddenException"  # the known methods are checked
 
     run(scenario, keys=owner_keys(ASIANOBODY0000000000=("nobody-secret", (nobody, "nobody"))), plain_ports=(0, 1))
+
+
+def test_connect_events_carry_the_edges_headers():
+    async def scenario(client, gateway, pools):
+        socket = await client.ws_connect("/prod", headers={"X-Forwarded-For": "203.0.113.9"})
+        await socket.close()
+        [event] = pools["connect"].events
+        headers = event["headers"]
+        assert headers["X-Forwarded-For"] == "203.0.113.9, 127.0.0.1"  # the client's own, then its address
+        assert headers["X-Forwarded-Port"] == "443" and headers["X-Forwarded-Proto"] == "https"
+        assert headers["X-Amzn-Trace-Id"].startswith("Root=1-")
+        assert event["multiValueHeaders"]["X-Forwarded-For"] == ["203.0.113.9, 127.0.0.1"]
+        assert event["requestContext"]["identity"]["userAgent"].startswith("Python/")
+
+    run(scenario)
+
+
+def test_an_event_has_no_user_agent_when_the_client_sent_none():
+    request = make_mocked_request("GET", "/prod", headers={"Host": "h", "Upgrade": "websocket"})
+    connection = responses.connection_from(request, 0)
+    event = events.connect_event(connection, api_id="a", stage="prod", domain_name="h")
+    assert "userAgent" not in event["requestContext"]["identity"]
+
+
+def test_a_close_frame_without_a_status_code_disconnects_with_1005():
+    async def scenario(client, gateway, pools):
+        socket = await client.ws_connect("/prod")
+        await socket._writer.send_frame(b"", aiohttp.WSMsgType.CLOSE)  # a close frame with no payload
+        await eventually(lambda: len(pools["disconnect"].events) == 1)
+        assert pools["disconnect"].events[0]["requestContext"]["disconnectStatusCode"] == 1005
+        await socket.close()
+
+    run(scenario)
+
+
+@pytest.mark.parametrize(("chosen", "expected"), [("translate.v1", "translate.v1"), (None, None)])
+def test_the_subprotocol_the_connect_integration_returns_reaches_the_client(chosen, expected):
+    headers = {"Sec-WebSocket-Protocol": chosen} if chosen else {}
+    connect = RecordingPool(InvocationResult(payload={"statusCode": 200, "headers": headers}))
+
+    async def scenario(client, gateway, pools):
+        async with client.ws_connect("/prod", protocols=("translate.v1", "translate.v0")) as socket:
+            assert socket.protocol == expected
+
+    run(scenario, function_pools={**pools(), "connect": connect})
+
+
+def test_stage_throttling_applies_to_connect_too():
+    async def scenario(client, gateway, pools):
+        first = await client.ws_connect("/prod")
+        with pytest.raises(aiohttp.WSServerHandshakeError) as throttled:
+            await client.ws_connect("/prod")
+        assert throttled.value.status == 429
+        assert len(pools["connect"].events) == 1  # the throttled handshake reached no integration
+        await first.close()
+
+    run(scenario, api=websocket_api(stage=Stage("prod", throttling_rate_limit=0.001, throttling_burst_limit=1)))
