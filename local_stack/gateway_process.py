@@ -102,7 +102,13 @@ def assemble(settings: GatewaySettings, index: int) -> GatewayServices:
     http = http_apis(template)
     http_api = (
         HttpApiGateway(
-            http[0], pools, JwtVerifier(settings.jwks_urls), gateway.domain_name, settings.record_events_file
+            http[0],
+            pools,
+            JwtVerifier(settings.jwks_urls),
+            gateway.domain_name,
+            settings.record_events_file,
+            permissions=invoke_permissions(template),
+            region=settings.region,
         )
         if http
         else None

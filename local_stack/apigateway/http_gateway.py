@@ -16,6 +16,7 @@ from aiohttp import web
 from local_stack.apigateway.http_api import HttpApi
 from local_stack.apigateway.ids import new_request_id
 from local_stack.apigateway.jwt_authorizer import JwtVerifier
+from local_stack.awslambda.permissions import InvokePermission, apigateway_may_invoke
 from local_stack.awslambda.pool import FunctionPool
 from local_stack.private_files import append_private_text
 
@@ -38,19 +39,29 @@ class HttpApiGateway:
         verifier: JwtVerifier,
         domain_name: str,
         record_events_file: Path | None = None,
+        *,
+        permissions: list[InvokePermission] | None = None,
+        region: str = "us-east-1",
     ) -> None:
+        """`permissions`: the template's `AWS::Lambda::Permission`s; None skips the check (tests)."""
         self._event_log = append_private_text(record_events_file) if record_events_file else None
         self.api = api
         self.pools = pools
         self.verifier = verifier
         self.domain_name = domain_name
+        self.permissions = permissions
+        self.region = region
+
+    def source_arn(self, method: str, route_path: str) -> str:
+        """What API Gateway invokes a route's function as: `{api}/{stage}/{METHOD}{route path}`."""
+        return f"arn:aws:execute-api:{self.region}:000000000000:{self.api.api_id}/$default/{method}{route_path}"
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         matched = self.api.route_for(request.method, request.path)
         if matched is None:
             return _message(404, "Not Found")
         route, path_parameters = matched
-        headers = {k.lower(): v for k, v in request.headers.items()}
+        headers = joined_headers(request)
         claims: dict[str, str] | None = None
         if route.authorizer is not None:
             decision = self.verifier.verify(route.authorizer, headers)
@@ -63,6 +74,11 @@ class HttpApiGateway:
             return _message(413, "Request Entity Too Large")
         pool = self.pools.get(route.function_name or "")
         if pool is None:
+            return _message(500, "Internal Server Error")
+        if self.permissions is not None and not apigateway_may_invoke(
+            self.permissions, pool.spec.name, self.source_arn(request.method, route.path)
+        ):
+            log.warning("API Gateway has no permission to invoke %s for %s", pool.spec.name, route.key)
             return _message(500, "Internal Server Error")
         event = self._event(request, route.key, headers, path_parameters, body, claims)
         if self._event_log is not None:
@@ -98,8 +114,9 @@ class HttpApiGateway:
         event: dict[str, Any] = {
             "version": "2.0",
             "routeKey": route_key,
-            "rawPath": request.path,
-            "rawQueryString": request.query_string,
+            # As sent: API Gateway does not decode them (`pathParameters`, `queryStringParameters` are).
+            "rawPath": request.raw_path.partition("?")[0],
+            "rawQueryString": request.raw_path.partition("?")[2],
             "headers": headers,
             "requestContext": context,
             "isBase64Encoded": text is None,
@@ -141,10 +158,24 @@ class HttpApiGateway:
         return context
 
 
+def joined_headers(request: web.Request) -> dict[str, str]:
+    """Payload format 2.0 headers: lower-cased names, and a repeated header's values joined with
+    commas (API Gateway keeps every copy, not the last)."""
+    headers: dict[str, str] = {}
+    for name, value in request.headers.items():
+        key = name.lower()
+        headers[key] = f"{headers[key]},{value}" if key in headers else value
+    return headers
+
+
 def _response(payload: Any) -> web.Response:
-    """Payload format 2.0: a dict with statusCode is a response; anything else is a 200 JSON body."""
+    """Payload format 2.0: a dict with statusCode is a response; anything else is a 200 JSON body.
+    A response whose `body` is not a string is an integration error: 500, as API Gateway answers."""
     if not isinstance(payload, dict) or "statusCode" not in payload:
         return web.Response(status=200, text=json.dumps(payload), content_type="application/json")
+    if payload.get("body") is not None and not isinstance(payload["body"], str):
+        log.warning("integration response body is %s, not a string", type(payload["body"]).__name__)
+        return _message(500, "Internal Server Error")
     headers = {str(k): str(v) for k, v in (payload.get("headers") or {}).items()}
     for name, values in (payload.get("multiValueHeaders") or {}).items():
         headers[str(name)] = ",".join(str(v) for v in values)

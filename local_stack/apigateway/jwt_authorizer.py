@@ -68,7 +68,8 @@ class JwtVerifier:
         audience_list = audiences if isinstance(audiences, list) else [audiences]
         if not set(map(str, audience_list)) & set(authorizer.audience):
             return JwtDecision(False, reason="audience not allowed")
-        if "iat" in claims and float(claims["iat"]) > time.time() + 300:
+        if "iat" in claims and float(claims["iat"]) > time.time() + LEEWAY_SECONDS:
+            # API Gateway: `iat`, when present, must be before the current time.
             return JwtDecision(False, reason="issued in the future")
         # The event carries every claim as a string, as API Gateway flattens them.
         return JwtDecision(True, claims={str(k): _claim_text(v) for k, v in claims.items()})

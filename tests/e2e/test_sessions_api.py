@@ -3,6 +3,7 @@ schemathesis, and a session created over HTTP that its speaker then takes over b
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from schemathesis.checks import positive_data_acceptance
 
 from session_management import contracts
 from stage_access import tokens as stage_tokens
+from tests.support import tokens
 from tests.support.openapi import bundled_openapi
 from tests.support.session_clients import join
 from tests.support.websocket_client import Client
@@ -77,6 +79,14 @@ def test_a_token_of_another_audience_is_refused(stack, api_url, http_token):
     forged = jwt.encode({**claims, "aud": "another-client"}, "not-the-key", algorithm="HS256")
     response = requests.get(f"{api_url}/sessions", headers={"Authorization": f"Bearer {forged}"}, timeout=10)
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize(("issued_in", "status"), [(-5, 200), (60, 401)])
+def test_a_token_issued_in_the_future_is_refused(stack, api_url, issued_in, status):
+    """API Gateway's JWT authorizer: `iat`, when present, must be before the current time."""
+    token = tokens.signed_by_pool(stack, iat=int(time.time()) + issued_in, aud=stack["cognito"]["clientId"])
+    response = requests.get(f"{api_url}/sessions", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert response.status_code == status, response.text
 
 
 def test_a_session_created_over_http_is_taken_over_by_its_speaker_and_ended(stack, api_url):
