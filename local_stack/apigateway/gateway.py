@@ -22,6 +22,7 @@ from local_stack.apigateway.models import (
     Connection,
     ConnectionState,
     GoneException,
+    LimitExceededException,
     PayloadTooLargeException,
     Refusal,
     now_ms,
@@ -36,6 +37,7 @@ from local_stack.private_files import append_private_text
 log = logging.getLogger("local_stack.apigateway")
 
 # What API Gateway sends when a message matches no route and there is no $default route.
+POST_DRAIN_WAIT_SECONDS = 0.05
 _NO_ROUTE_MESSAGE = "Forbidden"
 INTEGRATION_TIMEOUT = "IntegrationTimeout"
 
@@ -61,6 +63,9 @@ class WebSocketGateway:
         self.domain_name = f"{settings.host}:{settings.tls_ports[process_index]}"
         share = max(1, len(settings.plain_ports))
         self._limiter = TokenBucket(settings.new_connections_per_second / share)
+        self._management_rate = TokenBucket(
+            settings.management_requests_per_second / share, settings.management_burst / share
+        )
         stage_settings = api.stages.get(stage)
         self._stage_throttle = (
             TokenBucket(
@@ -246,6 +251,14 @@ class WebSocketGateway:
         return True
 
     @staticmethod
+    def _buffer_full(connection: Connection) -> bool:
+        """Frames are already waiting past the write buffer's high-water mark: the client is behind."""
+        transport = connection.transport
+        return transport is not None and bool(
+            transport.get_write_buffer_size() > transport.get_write_buffer_limits()[1]
+        )
+
+    @staticmethod
     def _may_block(connection: Connection, size: int) -> bool:
         """A send waits only when the write buffer passes its high-water mark (the client is not
         reading fast enough); only then is it bounded by the slow-consumer timeout."""
@@ -307,12 +320,38 @@ class WebSocketGateway:
             raise GoneException
         return connection
 
+    def admit_management_call(self) -> None:
+        """The account's `@connections` throttle: past it, 429 LimitExceededException."""
+        if not self._management_rate.allow():
+            raise LimitExceededException
+
     async def post_to_connection(self, connection_id: str, data: bytes) -> None:
         if len(data) > self.settings.max_post_bytes:
             raise PayloadTooLargeException
         connection = self.open_connection(connection_id)
-        if not await self._send_text(connection, data.decode("utf-8", errors="replace")):
+        if self._buffer_full(connection):
+            # The client is not reading and its buffer is full: 429, and the connection stays
+            # (the caller retries; it is not gone).
+            raise LimitExceededException
+        if not await self._post_text(connection, data.decode("utf-8", errors="replace")):
             raise GoneException
+
+    async def _post_text(self, connection: Connection, text: str) -> bool:
+        """A post is accepted once its frame is in the connection's buffer, as API Gateway buffers it:
+        the send writes the frame before it waits for the client to drain, and that wait is cut short.
+        The next post to a client that is still behind gets 429 (`_buffer_full`)."""
+        if not connection.is_open:
+            return False
+        try:
+            if self._may_block(connection, len(text)):
+                await asyncio.wait_for(connection.socket.send_str(text), timeout=POST_DRAIN_WAIT_SECONDS)
+            else:
+                await connection.socket.send_str(text)
+        except TimeoutError:
+            return True  # written, waiting behind a slow reader
+        except (ConnectionError, RuntimeError):
+            return False
+        return True
 
     async def delete_connection(self, connection_id: str) -> None:
         await self.close(self.open_connection(connection_id), 1000, "")

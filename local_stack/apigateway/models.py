@@ -72,6 +72,13 @@ class GoneException(ManagementApiError):
     error_type = "GoneException"
 
 
+class LimitExceededException(ManagementApiError):
+    """429: the account's `@connections` rate is passed, or the client's buffer is full."""
+
+    error_type = "LimitExceededException"
+    message = "Rate exceeded"
+
+
 class PayloadTooLargeException(ManagementApiError):
     error_type = "PayloadTooLargeException"
     message = "Request entity too large"

@@ -33,7 +33,7 @@ MAX_WEBSOCKET_URL_CHARS = 4_096
 UNSUPPORTED_DATA = 1003
 # The close code reported for a close frame that carried none (RFC 6455 section 7.4.1).
 NO_STATUS_RECEIVED = 1005
-_STATUS_OF = {"GoneException": 410, "PayloadTooLargeException": 413}
+_STATUS_OF = {"GoneException": 410, "LimitExceededException": 429, "PayloadTooLargeException": 413}
 # The management API's only operations: PostToConnection, GetConnection, DeleteConnection.
 MANAGEMENT_METHODS = frozenset({"POST", "GET", "DELETE"})
 
@@ -210,6 +210,7 @@ class ManagementApi:
         if owner is not None and owner != gateway.process_index and owner < len(settings.plain_ports):
             return await self._forward(request, owner)
         try:
+            gateway.admit_management_call()
             if request.method == "POST":
                 await gateway.post_to_connection(connection_id, await request.read())
                 return web.Response(status=200)

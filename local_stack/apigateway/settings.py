@@ -36,6 +36,9 @@ class GatewaySettings:
     integration_timeout_seconds: float = 29.0
     max_frame_bytes: int = 32 * 1024
     max_post_bytes: int = 128 * 1024
+    # The account's @connections throttle (PostToConnection, GetConnection, DeleteConnection together).
+    management_requests_per_second: float = 10_000.0
+    management_burst: float = 5_000.0
     new_connections_per_second: int = 500
     schedule_time_scale: float = 1.0
     # Tests record every event the gateway sends to a function, to validate them all against Powertools.
@@ -77,6 +80,8 @@ class GatewaySettings:
             max_connection_seconds=float(raw.get("maxConnectionSeconds", 7200)),
             integration_timeout_seconds=float(raw.get("integrationTimeoutSeconds", 29)),
             max_frame_bytes=int(raw.get("maxFrameBytes", 32 * 1024)),
+            management_requests_per_second=float(raw.get("managementRequestsPerSecond", 10_000)),
+            management_burst=float(raw.get("managementBurst", 5_000)),
             new_connections_per_second=int(raw.get("newConnectionsPerSecond", 500)),
             schedule_time_scale=float(raw.get("scheduleTimeScale", 1.0)),
             record_events_file=Path(raw["recordEventsFile"]) if raw.get("recordEventsFile") else None,

@@ -535,3 +535,36 @@ def test_stage_throttling_applies_to_connect_too():
         await first.close()
 
     run(scenario, api=websocket_api(stage=Stage("prod", throttling_rate_limit=0.001, throttling_burst_limit=1)))
+
+
+def test_posts_to_a_client_that_stopped_reading_get_429_and_the_connection_stays():
+    """PostToConnection answers 429 LimitExceededException when the client's buffer is full."""
+
+    async def scenario(client, gateway, pools):
+        async with client.ws_connect("/prod") as socket:  # never reads
+            url = await connection_url(gateway)
+            statuses = []
+            for _ in range(400):  # at most about 50 MB; the buffers fill long before
+                response = await client.post(url, data=b"x" * 120_000)
+                statuses.append(response.status)
+                if response.status != 200:
+                    assert response.headers["x-amzn-ErrorType"] == "LimitExceededException"
+                    break
+            assert statuses[-1] == 429 and set(statuses[:-1]) == {200}
+            [connection] = gateway.connections.values()
+            assert connection.is_open and pools["disconnect"].events == []
+            assert (await client.get(url)).status == 200  # still there: GetConnection works
+            await socket.close()
+
+    run(scenario)
+
+
+def test_management_calls_past_the_accounts_rate_get_429():
+    async def scenario(client, gateway, pools):
+        async with client.ws_connect("/prod"):
+            url = await connection_url(gateway)
+            first, second = await client.get(url), await client.get(url)
+            assert (first.status, second.status) == (200, 429)
+            assert second.headers["x-amzn-ErrorType"] == "LimitExceededException"
+
+    run(scenario, management_requests_per_second=0.001, management_burst=1)
