@@ -25,6 +25,22 @@ from stage_access.rules import trigger_rule
 from stage_access.tokens import DEV_USER, speaker_token
 
 START_TIMEOUT_SECONDS = 180
+# `make local-up` listens on these, so a client's configuration survives a restart (LocalStack's
+# 4566 and serverless-offline's 3001 are left alone). Each can be moved with its variable; a taken
+# one is an error naming it. Gateway processes beyond the first take the next ports up.
+DEFAULT_PORTS = {
+    "gateway_port": ("LOCAL_GATEWAY_PORT", 4510),
+    "tls_port": ("LOCAL_GATEWAY_TLS_PORT", 4520),
+    "cognito_port": ("LOCAL_COGNITO_PORT", 4530),
+    "proxy_port": ("LOCAL_DYNAMODB_PORT", 4540),
+    "dynamodb_port": ("LOCAL_DYNAMODB_LOCAL_PORT", 4550),
+}
+
+
+def default_ports(environ: dict[str, str] | None = None) -> dict[str, int]:
+    """The fixed ports `up` uses, each overridable by its environment variable."""
+    source = os.environ if environ is None else environ
+    return {field: int(source.get(variable, default)) for field, (variable, default) in DEFAULT_PORTS.items()}
 
 
 class LocalStackError(RuntimeError):
@@ -140,7 +156,7 @@ def main() -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     up = commands.add_parser("up")
     up.add_argument("--gateway-processes", type=int, default=int(os.environ.get("GATEWAY_PROCESSES", "1")))
-    up.add_argument("--gateway-port", type=int, default=int(os.environ.get("GATEWAY_PORT", "0")))
+
     commands.add_parser("down")
     commands.add_parser("status")
     trigger = commands.add_parser("trigger-rule", help="run an EventBridge schedule rule's targets now")
@@ -152,8 +168,15 @@ def main() -> None:
 
     if args.command == "up":
         already = running_stack(state_dir)
+        ports = default_ports()
         options = LocalStackOptions(
-            state_dir=str(state_dir), gateway_processes=args.gateway_processes, gateway_port=args.gateway_port
+            state_dir=str(state_dir),
+            gateway_processes=args.gateway_processes,
+            gateway_port=ports["gateway_port"],
+            tls_port=ports["tls_port"],
+            cognito_port=ports["cognito_port"],
+            proxy_port=ports["proxy_port"],
+            dynamodb_port=ports["dynamodb_port"],
         )
         try:
             stack = start(options)

@@ -41,9 +41,12 @@ class LocalStackOptions:
     assembly_dir: str = str(ROOT / "cdk.out")
     host: str = "127.0.0.1"
     gateway_processes: int = 1
+    # 0 takes a free port (the test suites' stacks); anything else is that port or a clear error.
     gateway_port: int = 0
+    tls_port: int = 0
     dynamodb_port: int = 0
     cognito_port: int = 0
+    proxy_port: int = 0
     lambda_concurrency: int = 8
     warm_functions: bool = True
     gateway_overrides: dict[str, Any] = field(default_factory=dict)
@@ -76,8 +79,21 @@ def _stage_config(options: LocalStackOptions) -> dict[str, Any]:
     return result
 
 
-def _port(preferred: int, host: str) -> int:
-    return preferred if preferred and not port_open(preferred, host) else free_port(host)
+class PortTaken(RuntimeError):
+    """A fixed port the stack was told to use is held by something else."""
+
+
+def _port(preferred: int, host: str, what: str) -> int:
+    """`preferred`, or a free port when it is 0. A fixed port is never swapped for another silently:
+    clients are configured with it, so a taken one stops the start, naming it."""
+    if not preferred:
+        return free_port(host)
+    if port_open(preferred, host):
+        raise PortTaken(
+            f"{what} port {preferred} is already in use (another local stack, or another program); "
+            "stop it, or choose other ports (see `make local-up` in the README)"
+        )
+    return preferred
 
 
 class Supervisor:
@@ -142,14 +158,14 @@ class Supervisor:
         return stack
 
     def _start_dynamodb(self, layout: StackLayout) -> None:
-        layout.dynamodb_port = _port(self.options.dynamodb_port, layout.host)
+        layout.dynamodb_port = _port(self.options.dynamodb_port, layout.host, "DynamoDB Local")
         data_dir = self.options.dynamodb_data_dir
         if data_dir:
             private_dir(Path(data_dir))
         self._spawn("dynamodb", dynamodb_server.command(layout.dynamodb_port, data_dir=data_dir))
 
     def _start_cognito(self, layout: StackLayout) -> None:
-        layout.cognito_port = _port(self.options.cognito_port, layout.host)
+        layout.cognito_port = _port(self.options.cognito_port, layout.host, "Cognito")
         self._spawn(
             "cognito",
             [
@@ -183,11 +199,10 @@ class Supervisor:
 
     def _allocate_gateway_ports(self, layout: StackLayout) -> None:
         opts, host = self.options, layout.host
-        layout.proxy_port = free_port(host)
-        layout.plain_ports = [
-            _port(opts.gateway_port + i if opts.gateway_port else 0, host) for i in range(opts.gateway_processes)
-        ]
-        layout.tls_ports = [free_port(host) for _ in range(opts.gateway_processes)]
+        layout.proxy_port = _port(opts.proxy_port, host, "DynamoDB proxy")
+        count = opts.gateway_processes
+        layout.plain_ports = [_port(opts.gateway_port and opts.gateway_port + i, host, "gateway") for i in range(count)]
+        layout.tls_ports = [_port(opts.tls_port and opts.tls_port + i, host, "gateway TLS") for i in range(count)]
 
     def _write_runtime_file(self, layout: StackLayout) -> Path:
         """What the IAM proxy and the gateway processes read at start (`.local/runtime.json`)."""

@@ -1,7 +1,8 @@
-"""Three probe stacks: one with AWS's defaults; one with a token identity source and a tight stage
-throttle; one whose connections live seconds (idle timeout and hard limit compressed), kept apart so
-a slow cold start on a busy machine cannot close the other stacks' connections mid-test. All record
-every event for the Powertools shape check."""
+"""Four probe stacks: one with AWS's defaults; one with a token identity source; one with a tight
+stage throttle (which every route, `$connect` included, draws on, so it is kept from the others'
+handshakes); one whose connections live seconds (idle timeout and hard limit compressed), kept
+apart so a slow cold start on a busy machine cannot close the other stacks' connections mid-test.
+The first two record every event for the Powertools shape check."""
 
 from __future__ import annotations
 
@@ -29,9 +30,19 @@ def probe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 def strict(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     with started_probe_stack(
         tmp_path_factory.mktemp("strict"),
-        template={"identity_source": "route.request.querystring.token", "throttle": (2, 2)},
+        template={"identity_source": "route.request.querystring.token"},
         record_events=True,
         lambda_concurrency=4,
+    ) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="session")
+def throttled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    with started_probe_stack(
+        tmp_path_factory.mktemp("throttled"),
+        template={"identity_source": "route.request.querystring.token", "throttle": (2, 2)},
+        lambda_concurrency=2,
     ) as stack:
         yield stack
 

@@ -267,8 +267,9 @@ def test_frames_over_32_kb_close_the_connection_with_1009(probe, probe_table):
     assert recorded(probe_table, "disconnect", connection_id)["requestContext"]["disconnectStatusCode"] == 1009
 
 
-def test_stage_throttling_from_the_template(strict):
-    with connect(strict, token="t") as ws:
+def test_stage_throttling_from_the_template(throttled):
+    """Burst 2: the handshake takes one token (stage throttling covers `$connect`), one echo passes."""
+    with connect(throttled, token="t") as ws:
         for _ in range(6):
             send(ws, {"action": "echo"})
         replies = [receive(ws) for _ in range(6)]
