@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from loadtests.paths import LOCUSTFILE, ROOT
+from loadtests.progress import ProgressEcho, progress_file, wait_echoing
 from loadtests.scenario import Scenario
 
 MASTER_PORT_ATTEMPTS = 3
@@ -63,7 +64,8 @@ def run_locust(
     log_file = report_dir / f"{prefix}.log"
     for _ in range(MASTER_PORT_ATTEMPTS):
         attempt = command + _master_options(workers) + user_classes
-        status = _run_once(attempt, environment, log_file, scenario, sampler_roots)
+        echo = ProgressEcho(progress_file(report_dir, mode), f"{prefix}:")
+        status = _run_once(attempt, environment, log_file, scenario, sampler_roots, echo)
         # A free port can be taken between choosing it and binding it (the stack's servers start too).
         if "Socket bind failure" not in log_file.read_text(errors="replace"):
             return status
@@ -92,7 +94,12 @@ def _master_options(workers: int) -> list[str]:
 
 
 def _run_once(
-    command: list[str], environment: dict[str, str], log_file: Path, scenario: Scenario, sampler_roots: list[int]
+    command: list[str],
+    environment: dict[str, str],
+    log_file: Path,
+    scenario: Scenario,
+    sampler_roots: list[int],
+    echo: ProgressEcho,
 ) -> int:
     with log_file.open("w") as log:
         process = subprocess.Popen(
@@ -100,9 +107,8 @@ def _run_once(
         )
         sampler_roots.append(process.pid)
         try:
-            return process.wait(timeout=scenario.max_run_seconds + 120)
-        except subprocess.TimeoutExpired:
-            return -9
+            status = wait_echoing(process, echo, timeout=scenario.max_run_seconds + 120)
+            return -9 if status is None else status
         finally:
             _reap_group(process.pid)
 

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -86,8 +87,13 @@ def _tail(path: Path, lines: int = 20) -> str:
         return ""
 
 
-def start(options: LocalStackOptions, timeout: float = START_TIMEOUT_SECONDS) -> dict[str, Any]:
-    """Start a stack in the background and wait until it is ready; a no-op if one already runs."""
+def start(
+    options: LocalStackOptions,
+    timeout: float = START_TIMEOUT_SECONDS,
+    on_progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Start a stack in the background and wait until it is ready; a no-op if one already runs.
+    `on_progress` hears each step the supervisor takes, once, as it starts it."""
     state_dir = Path(options.state_dir)
     existing = running_stack(state_dir)
     if existing is not None:
@@ -104,9 +110,16 @@ def start(options: LocalStackOptions, timeout: float = START_TIMEOUT_SECONDS) ->
             cwd=ROOT,
             start_new_session=True,
         )
-    deadline = time.monotonic() + timeout
+    started = time.monotonic()
+    deadline = started + timeout
+    reported = 0
     while time.monotonic() < deadline:
         state = _read_json(state_dir / "state.json") or {}
+        steps = state.get("steps", [])
+        if on_progress is not None:
+            for step in steps[reported:]:
+                on_progress(f"[{time.monotonic() - started:5.1f}s] {step}")
+            reported = max(reported, len(steps))  # a ready or failed state still lists them all
         if state.get("status") == "ready":
             return dict(state["stack"])
         if state.get("status") == "failed" or process.poll() is not None:
@@ -179,7 +192,7 @@ def main() -> None:
             dynamodb_port=ports["dynamodb_port"],
         )
         try:
-            stack = start(options)
+            stack = start(options, on_progress=lambda line: print(line, flush=True))
         except LocalStackError as exc:
             print(str(exc), file=sys.stderr)
             sys.exit(1)

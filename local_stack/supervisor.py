@@ -105,9 +105,16 @@ class Supervisor:
         self.children: dict[str, subprocess.Popen[bytes]] = {}
         self.commands: dict[str, list[str]] = {}
         self.stopping = False
+        self.steps: list[str] = []
+
+    def progress(self, step: str) -> None:
+        """What the start is doing now, for `make local-up` to print while it waits (every step is
+        kept, so a reader that polls slower than the steps go misses none)."""
+        self.steps.append(step)
+        self.write_state("starting")
 
     def write_state(self, status: str, **extra: Any) -> None:
-        state = {"status": status, "pid": os.getpid(), "updatedAt": time.time(), **extra}
+        state = {"status": status, "pid": os.getpid(), "updatedAt": time.time(), "steps": self.steps, **extra}
         write_private(self.state_dir / "state.json", json.dumps(state, indent=2).encode())
 
     def _spawn(self, name: str, command: list[str]) -> subprocess.Popen[bytes]:
@@ -144,14 +151,18 @@ class Supervisor:
         )
         write_private(layout.control_secret_file, layout.control_secret.encode())
         write_private(layout.credentials_file, layout.credentials.owner_file_content())
+        self.progress("starting DynamoDB Local and Cognito")
         self._start_dynamodb(layout)
         self._start_cognito(layout)
         self._wait_healthy("DynamoDB Local", "dynamodb", layout.dynamodb_port, 60)
         self._wait_healthy("Cognito", "cognito", layout.cognito_port, 30)
+        self.progress("creating the tables from the template")
         tables = self._provision_tables(layout, template)
         self._allocate_gateway_ports(layout)
         runtime_file = self._write_runtime_file(layout)
+        self.progress("starting the DynamoDB IAM proxy")
         self._start_iam_proxy(layout, runtime_file)
+        self.progress(f"starting {self.options.gateway_processes} gateway process(es) and warming the functions")
         self._start_gateways(layout, runtime_file)
         stack = stack_description(self.options.env, layout, tables, template.digest(), os.getpid())
         write_private(self.state_dir / "stack.json", json.dumps(stack, indent=2).encode())

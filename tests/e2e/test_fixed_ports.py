@@ -1,5 +1,5 @@
 """A stack on fixed ports publishes the same endpoints after a restart; a second one on the same
-ports fails to start and says which port is taken."""
+ports fails to start and says which port is taken; the start reports its steps as it goes."""
 
 from __future__ import annotations
 
@@ -21,7 +21,14 @@ def _options(state_dir: Path, ports: dict[str, int]) -> LocalStackOptions:
 
 def test_the_endpoints_survive_a_restart_and_a_taken_port_is_named(tmp_path):
     ports = {name: free_port() for name in ("gateway_port", "tls_port", "cognito_port", "proxy_port", "dynamodb_port")}
-    first = cli.start(_options(tmp_path / "one", ports))
+    steps: list[str] = []
+    first = cli.start(_options(tmp_path / "one", ports), on_progress=steps.append)
+    # `make local-up` says which part it is starting while it waits (each step once, in order).
+    expected = ["DynamoDB Local and Cognito", "tables", "IAM proxy", "gateway process"]
+    assert [next(i for i, line in enumerate(steps) if part in line) for part in expected] == sorted(
+        next(i for i, line in enumerate(steps) if part in line) for part in expected
+    ), steps
+    assert len(steps) == len(set(steps)) and all(line.startswith("[") for line in steps)
     try:
         with pytest.raises(cli.LocalStackError) as refused:  # the same ports, another stack
             cli.start(_options(tmp_path / "two", ports))

@@ -59,3 +59,7 @@ def test_smoke_load_run_meets_its_gates(tmp_path):
     assert list(run["listenersAssigned"].values()) == [20, 20, 20]
     assert run["verifierLive"]["liveListeners"] == 60 and run["verifierLive"]["orphanRows"] == 0
     assert (report / "locust.html").exists() and document["machine"]["cpus"] and document["commit"]
+    # It said how it was going while it ran: plain lines with the phase and the connections held.
+    shown = [line for line in result.stdout.splitlines() if line.startswith("locust: [")]
+    assert shown and all("connections" in line and "/63" in line for line in shown), result.stdout[-2000:]
+    assert any(" steady " in line for line in shown), shown
