@@ -230,15 +230,23 @@ class WebSocketGateway:
     async def _send_frame(self, connection: Connection, payload: dict[str, Any]) -> None:
         await self._send_text(connection, json.dumps(payload))
 
-    async def _send_text(self, connection: Connection, text: str) -> bool:
+    async def _send_text(self, connection: Connection, text: str, *, posted: bool = False) -> bool:
+        """Write one frame; False when the connection is gone. The send writes the frame before it
+        waits for a slow client to drain, so the wait can be cut short without losing the frame: a
+        `posted` frame (`@connections`) is accepted once buffered, as API Gateway buffers it (the
+        next post to a client still behind gets 429); a frame the gateway sends itself drops a
+        client that has not read for `slow_consumer_seconds`."""
         if not connection.is_open:
             return False
         try:
             if self._may_block(connection, len(text)):
-                await asyncio.wait_for(connection.socket.send_str(text), timeout=self.settings.slow_consumer_seconds)
+                wait = POST_DRAIN_WAIT_SECONDS if posted else self.settings.slow_consumer_seconds
+                await asyncio.wait_for(connection.socket.send_str(text), timeout=wait)
             else:  # the common case: no timer task on the per-frame path
                 await connection.socket.send_str(text)
         except TimeoutError:
+            if posted:
+                return True  # buffered behind a slow reader
             # A client that stopped reading must not hold up posts to everyone else: its connection
             # is dropped and later posts get 410, as for any connection that is gone.
             log.warning("closing a connection whose client stopped reading")
@@ -333,25 +341,8 @@ class WebSocketGateway:
             # The client is not reading and its buffer is full: 429, and the connection stays
             # (the caller retries; it is not gone).
             raise LimitExceededException
-        if not await self._post_text(connection, data.decode("utf-8", errors="replace")):
+        if not await self._send_text(connection, data.decode("utf-8", errors="replace"), posted=True):
             raise GoneException
-
-    async def _post_text(self, connection: Connection, text: str) -> bool:
-        """A post is accepted once its frame is in the connection's buffer, as API Gateway buffers it:
-        the send writes the frame before it waits for the client to drain, and that wait is cut short.
-        The next post to a client that is still behind gets 429 (`_buffer_full`)."""
-        if not connection.is_open:
-            return False
-        try:
-            if self._may_block(connection, len(text)):
-                await asyncio.wait_for(connection.socket.send_str(text), timeout=POST_DRAIN_WAIT_SECONDS)
-            else:
-                await connection.socket.send_str(text)
-        except TimeoutError:
-            return True  # written, waiting behind a slow reader
-        except (ConnectionError, RuntimeError):
-            return False
-        return True
 
     async def delete_connection(self, connection_id: str) -> None:
         await self.close(self.open_connection(connection_id), 1000, "")

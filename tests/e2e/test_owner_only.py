@@ -17,7 +17,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from stage_access import control
-from tests.support.clients import local_client, owner_credentials
+from stage_access.clients import owner_credentials
+from tests.support.clients import local_client
 from tests.support.websocket_client import Client
 
 pytestmark = pytest.mark.e2e

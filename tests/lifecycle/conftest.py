@@ -13,7 +13,7 @@ import pytest
 from stage_access import tokens as stage_tokens
 from tests.support.clients import local_client
 from tests.support.stack_state import table_names
-from tests.support.stacks import E2E_ASSEMBLY_DIR, started_stack
+from tests.support.stacks import started_e2e_stack
 
 CONNECTION_LIMIT_SECONDS = 0.005 * 3600
 # Each test speaks from addresses of its own, so per-address limits never couple tests.
@@ -27,21 +27,18 @@ def ip() -> str:
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    with started_stack(
+    with started_e2e_stack(
         tmp_path_factory.mktemp("lifecycle-stack"),
         record_events=True,
-        env="e2e",
-        assembly_dir=str(E2E_ASSEMBLY_DIR),
         lambda_concurrency=6,
-        gateway_overrides={
-            "maxConnectionSeconds": CONNECTION_LIMIT_SECONDS,
-            "scheduleTimeScale": 1_000_000,  # never on its own: tests trigger the job
-        },
+        gateway_overrides={"maxConnectionSeconds": CONNECTION_LIMIT_SECONDS},  # the stage's 18 s, not 2 h
     ) as started:
         yield started
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: a module with a stack of its own (test_scale.py, test_degradation.py)
+# overrides `stack` alone and gets these for it.
+@pytest.fixture(scope="module")
 def dynamodb(stack: dict[str, Any]) -> Any:
     return local_client(stack, "dynamodb")
 
@@ -51,11 +48,11 @@ def tables(stack: dict[str, Any]) -> dict[str, str]:
     return table_names(stack["env"])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def token(stack: dict[str, Any]) -> str:
     return stage_tokens.speaker_token(stack, "lifecycle-speaker")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def other_token(stack: dict[str, Any]) -> str:
     return stage_tokens.speaker_token(stack, "another-speaker")

@@ -19,12 +19,10 @@ from typing import Any
 
 import pytest
 
-from stage_access import tokens as stage_tokens
-from tests.support.clients import local_client
 from tests.support.reliability_report import record
 from tests.support.session_clients import create_session, join
 from tests.support.stack_state import listener_count, stack_process
-from tests.support.stacks import E2E_ASSEMBLY_DIR, run_periodic_job, started_stack
+from tests.support.stacks import run_periodic_job, started_e2e_stack
 from tests.support.waiting import wait_until
 from tests.support.websocket_client import Client, HandshakeRefused
 
@@ -33,25 +31,9 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    with started_stack(
-        tmp_path_factory.mktemp("degradation-stack"),
-        env="e2e",
-        assembly_dir=str(E2E_ASSEMBLY_DIR),
-        lambda_concurrency=1,
-        # Pauses outlast the e2e stage's 18 s connection cap, so this stack keeps AWS's 2 hours.
-        gateway_overrides={"scheduleTimeScale": 1_000_000},
-    ) as started:
+    # Pauses outlast the e2e stage's 18 s connection cap, so this stack keeps AWS's 2 hours.
+    with started_e2e_stack(tmp_path_factory.mktemp("degradation-stack"), lambda_concurrency=1) as started:
         yield started
-
-
-@pytest.fixture(scope="module")
-def dynamodb(stack: dict[str, Any]) -> Any:
-    return local_client(stack, "dynamodb")
-
-
-@pytest.fixture(scope="module")
-def token(stack: dict[str, Any]) -> str:
-    return stage_tokens.speaker_token(stack, "degradation-speaker")
 
 
 @contextmanager

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import websocket
 
-from tests.support.session_clients import connect_speaker, create_session, join
+from tests.support.session_clients import connect_speaker, create_session, join, refresh_connection
 from tests.support.stack_state import listener_count, session_item
 from tests.support.stacks import run_periodic_job
 from tests.support.waiting import wait_until
@@ -207,14 +207,7 @@ def test_refresh_notices_and_speaker_and_listener_takeover(stack, token, ip, dyn
     assert notices["speaker"]["role"] == "speaker" and notices["listener"]["targetLanguage"] == "es"
     assert notices["warning"]["remainingSeconds"] <= 18
     # The speaker takes over with a new connection of the same user; the old one closing ends nothing.
-    new_speaker = Client.connect(
-        stack["websocketUrl"],
-        source_ip=ip,
-        action="refreshConnection",
-        sessionId=session_id,
-        role="speaker",
-        token=token,
-    )
+    new_speaker = refresh_connection(stack, session_id, "speaker", ip, token=token)
     assert new_speaker.wait_for("connectionRefreshComplete")["role"] == "speaker"
     speaker.close()
     # The listener names the connection it replaces, as its notice told it; the count never drifts.

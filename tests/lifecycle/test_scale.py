@@ -3,7 +3,8 @@
 The lifecycle stack closes connections at the e2e stage's scaled 18 s limit; 500 handshakes on a
 loaded two-core machine take longer than that, so the first listeners would be gone before the
 last one joined. This stack keeps API Gateway's real 2-hour limit and the e2e template: what is
-under test is the cap, the refresh takeover and the per-address bounds at full size.
+under test is the cap, the refresh takeover and the per-address bounds at full size. Its clients
+and token come from conftest.py, per module.
 """
 
 from __future__ import annotations
@@ -15,11 +16,9 @@ from typing import Any
 
 import pytest
 
-from stage_access import tokens as stage_tokens
-from tests.support.clients import local_client
-from tests.support.session_clients import create_session, join
-from tests.support.stack_state import listener_count, listener_rows, table_names
-from tests.support.stacks import E2E_ASSEMBLY_DIR, started_stack
+from tests.support.session_clients import create_session, join, refresh_connection
+from tests.support.stack_state import listener_count, listener_rows
+from tests.support.stacks import started_e2e_stack
 from tests.support.waiting import wait_until
 from tests.support.websocket_client import Client, HandshakeRefused
 
@@ -28,29 +27,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    with started_stack(
-        tmp_path_factory.mktemp("scale-stack"),
-        env="e2e",
-        assembly_dir=str(E2E_ASSEMBLY_DIR),
-        lambda_concurrency=6,
-        gateway_overrides={"scheduleTimeScale": 1_000_000},  # the job runs only when a test triggers it
-    ) as started:
+    with started_e2e_stack(tmp_path_factory.mktemp("scale-stack"), lambda_concurrency=6) as started:
         yield started
-
-
-@pytest.fixture(scope="module")
-def dynamodb(stack: dict[str, Any]) -> Any:
-    return local_client(stack, "dynamodb")
-
-
-@pytest.fixture(scope="module")
-def tables(stack: dict[str, Any]) -> dict[str, str]:
-    return table_names(stack["env"])
-
-
-@pytest.fixture(scope="module")
-def token(stack: dict[str, Any]) -> str:
-    return stage_tokens.speaker_token(stack, "scale-speaker")
 
 
 def test_500_listeners_through_a_full_refresh_cycle(stack, token, ip, dynamodb, tables):
@@ -72,14 +50,8 @@ def test_500_listeners_through_a_full_refresh_cycle(stack, token, ip, dynamodb, 
 
         def refresh(pair: tuple[str, str]) -> Client:
             previous, language = pair
-            client = Client.connect(
-                stack["websocketUrl"],
-                source_ip=ip,
-                action="refreshConnection",
-                sessionId=session_id,
-                role="listener",
-                targetLanguage=language,
-                previousConnectionId=previous,
+            client = refresh_connection(
+                stack, session_id, "listener", ip, targetLanguage=language, previousConnectionId=previous
             )
             client.wait_for("connectionRefreshComplete")
             return client

@@ -30,3 +30,18 @@ def join(stack: dict[str, Any], session_id: str, language: str, source_ip: str |
     return Client.connect(
         stack["websocketUrl"], source_ip=source_ip, action="joinSession", sessionId=session_id, targetLanguage=language
     )
+
+
+def refresh_connection(
+    stack: dict[str, Any], session_id: str, role: str, source_ip: str | None = None, **params: str
+) -> Client:
+    """A `refreshConnection` handshake: a new connection taking over (a speaker's `token`, or a
+    listener's `targetLanguage` and `previousConnectionId`, in `params`)."""
+    return Client.connect(
+        stack["websocketUrl"],
+        source_ip=source_ip,
+        action="refreshConnection",
+        sessionId=session_id,
+        role=role,
+        **params,
+    )

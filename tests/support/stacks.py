@@ -43,6 +43,17 @@ def started_stack(
         assert validate_recorded_events(events) > 0
 
 
+@contextmanager
+def started_e2e_stack(state_dir: Path, **options: Any) -> Iterator[dict[str, Any]]:
+    """A stack of the e2e template with API Gateway's real 2-hour connection limit, whose periodic
+    job runs only when a test triggers it (`run_periodic_job`); `options` as for `started_stack`."""
+    overrides = {"scheduleTimeScale": 1_000_000, **options.pop("gateway_overrides", {})}
+    with started_stack(
+        state_dir, env="e2e", assembly_dir=str(E2E_ASSEMBLY_DIR), gateway_overrides=overrides, **options
+    ) as stack:
+        yield stack
+
+
 def run_periodic_job(stack: dict[str, Any]) -> dict[str, Any]:
     """One run of the session periodic job now, as its schedule would. A failed target (the
     function raised, timed out or returned what Lambda cannot marshal) fails the caller's test."""

@@ -10,6 +10,7 @@ from typing import Any
 
 from local_stack.awslambda.models import FunctionSpec
 from local_stack.awslambda.pool import InvocationResult
+from tests.support.signing import sigv4_headers
 
 
 class RecordingPool:
@@ -60,19 +61,6 @@ def owner_keys(**roles: tuple[str, Any]) -> dict[str, Any]:
     keys = {OWNER_KEY: IssuedKey(OWNER_SECRET, None)}
     keys.update({key: IssuedKey(secret, principal) for key, (secret, principal) in roles.items()})
     return keys
-
-
-def sigv4_headers(
-    method: str, url: str, body: bytes, key: str, secret: str, service: str, region: str = "us-east-1"
-) -> dict[str, str]:
-    """The headers botocore signs a request with (what any AWS SDK would send)."""
-    from botocore.auth import SigV4Auth
-    from botocore.awsrequest import AWSRequest
-    from botocore.credentials import Credentials
-
-    request = AWSRequest(method=method, url=url, data=body)
-    SigV4Auth(Credentials(key, secret), service, region).add_auth(request)
-    return dict(request.headers.items())
 
 
 class SigningClient:

@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from local_stack.dynamodb.iam_proxy import DynamoDBIamProxy
 from local_stack.iam.models import Role, Statement
+from tests.support.signing import sigv4_headers
 from tests.unit.local_stack.fakes import owner_keys
 
 PREFIX = "arn:aws:dynamodb:us-east-1:000000000000:table"
@@ -69,13 +70,10 @@ def targets(
         return headers
     if len(values) != 1:
         return [*UNCHECKED_SIGNATURE.items(), *headers]
-    from botocore.auth import SigV4Auth
-    from botocore.awsrequest import AWSRequest
-    from botocore.credentials import Credentials
-
-    request = AWSRequest(method="POST", url=str(client.make_url("/")), data=body, headers=dict(headers))
-    SigV4Auth(Credentials(READER_KEY, secret), "dynamodb", "us-east-1").add_auth(request)
-    return list(request.headers.items())
+    signed = sigv4_headers(
+        "POST", str(client.make_url("/")), body, READER_KEY, secret, "dynamodb", headers=dict(headers)
+    )
+    return list(signed.items())
 
 
 async def raw_post(client: TestClient[web.Request, web.Application], extra: list[tuple[str, str]]) -> tuple[int, bytes]:

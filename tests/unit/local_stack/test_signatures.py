@@ -9,7 +9,8 @@ import pytest
 from multidict import CIMultiDict
 
 from local_stack.iam.signatures import SignatureRefused, authenticate
-from tests.unit.local_stack.fakes import OWNER_KEY, OWNER_SECRET, owner_keys, sigv4_headers
+from tests.support.signing import sigv4_headers
+from tests.unit.local_stack.fakes import OWNER_KEY, OWNER_SECRET, owner_keys
 
 URL = "http://127.0.0.1:4566/prod/@connections/AbC%3D"
 BODY = b'{"type": "sessionEnded"}'
